@@ -1,0 +1,33 @@
+/**
+ * One error type for the whole product: a stable machine-readable code, a message that says
+ * what was wrong and what to do, and optional structured details.
+ */
+export type ErrorCode =
+  | 'SOURCE_URL_INVALID'
+  | 'SOURCE_CONNECT_FAILED'
+  | 'SOURCE_QUERY_FAILED'
+  | 'SOURCE_TIMEOUT'
+  | 'SOURCE_ROW_LIMIT'
+  | 'SQL_TEMPLATE_INVALID'
+  | 'SQL_PARAM_MISSING'
+  | 'SQL_PARAM_INVALID'
+  | 'INGEST_INVALID'
+  | 'INGEST_READ_FAILED'
+  | 'LOT_NOT_FOUND'
+  | 'ARGUMENT_INVALID';
+
+export class TraceReportError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TraceReportError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isTraceReportError(e: unknown): e is TraceReportError {
+  return e instanceof TraceReportError;
+}
