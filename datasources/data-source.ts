@@ -82,6 +82,10 @@ export class DataSource {
         },
       };
     }
+    // knex logs pool errors to the console; they reach callers as TraceReportErrors instead.
+    const quiet = () => undefined;
+    config.log = { warn: quiet, error: quiet, deprecate: quiet, debug: quiet, ...(process.env.TRACEREPORT_DEBUG_SQL ? { debug: console.error, warn: console.error } : {}) };
+    config.acquireConnectionTimeout = 15_000;
     this.knex = knexFactory(config);
   }
 
@@ -148,8 +152,7 @@ export class DataSource {
 
   /** Checks that the source answers; the error names the source and host, never the password. */
   async ping(): Promise<void> {
-    const sql = this.dialect === 'mssql' ? 'select 1 as ok' : 'select 1 as ok';
-    await this.query(sql);
+    await this.query('select 1 as ok');
   }
 
   /** The knex raw query for a template, with dialect-specific binding conversions. */
