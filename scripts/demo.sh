@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything, generates the demo plant into the embedded SQLite trace store (once; a second run
+# writes nothing new) and traces the planted incident backward and forward.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mkdir -p data
+bin/tracereport demo generate --json > data/demo-incident.json
+node -e '
+  const d = JSON.parse(require("fs").readFileSync("data/demo-incident.json", "utf8"));
+  const i = d.incident;
+  console.log(`\nDemo plant: ${d.lots} lots in data/tracereport.sqlite`);
+  console.log(`Planted incident: supplier lot ${i.supplierLot} (${i.material} from ${i.supplier}) pushed ${i.parameter} out of spec;`);
+  console.log(`it reached ${i.finishedLots.length} finished lots and ${i.customers.length} customers.\n`);
+'
+lot_fwd=$(node -e 'console.log(JSON.parse(require("fs").readFileSync("data/demo-incident.json","utf8")).incident.supplierLot)')
+lot_bwd=$(node -e 'console.log(JSON.parse(require("fs").readFileSync("data/demo-incident.json","utf8")).incident.sampleFinishedLot)')
+echo "== tracereport trace backward $lot_bwd --detail"
+bin/tracereport trace backward "$lot_bwd" --detail
+echo
+echo "== tracereport trace forward $lot_fwd   (the recall list)"
+bin/tracereport trace forward "$lot_fwd"
