@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import knexFactory from 'knex';
+import * as m001 from './001-trace-store.js';
+
+/** Compiles the migration's DDL for a client without a server (SQL Server cannot run here). */
+async function ddl(client: string): Promise<string[]> {
+  const k = knexFactory({ client, useNullAsDefault: true });
+  const out: string[] = [];
+  const fake = { schema: { createTable: async (name: string, cb: never) => void out.push(k.schema.createTable(name, cb).toString()) } };
+  await m001.up(fake as never);
+  await k.destroy();
+  return out;
+}
+
+describe('trace store DDL', () => {
+  it('SQL Server: T-SQL types, keys and both genealogy indexes', async () => {
+    const sql = (await ddl('mssql')).join(';\n');
+    expect(sql).toMatch(/CREATE TABLE \[lot_link\]/);
+    expect(sql).toMatch(/CREATE INDEX \[lot_link_backward\] ON \[lot_link\] \(\[output_lot_id\], \[input_lot_id\]\)/);
+    expect(sql).toMatch(/CREATE INDEX \[lot_link_forward\] ON \[lot_link\] \(\[input_lot_id\], \[output_lot_id\]\)/);
+    expect(sql).toMatch(/\[ts\] datetime2 not null/);
+    expect(sql).toMatch(/CONSTRAINT \[sample_pkey\] PRIMARY KEY \(\[equipment_id\], \[parameter\], \[ts\]\)/);
+    expect(sql).toMatch(/\[code\] nvarchar\(64\) not null/);
+    expect(sql).toMatch(/\[placeholder\] bit not null/);
+    expect(sql).toMatch(/FOREIGN KEY \(\[input_lot_id\]\) REFERENCES \[lot\] \(\[id\]\)/);
+    expect(sql).not.toMatch(/autoincrement|serial|unsigned|`/i);
+  });
+
+  it('every dialect gets the same tables and indexes', async () => {
+    const tableNames = (stmts: string[]) => stmts.map((s) => /create table [`"[]?(\w+)/i.exec(s)?.[1]).sort();
+    const indexNames = (stmts: string[]) => stmts.join('\n').match(/\b(lot_link_backward|lot_link_forward|lot_material_id_index|operation_lot_id_index)\b/g)?.sort();
+    const base = await ddl('better-sqlite3');
+    for (const client of ['pg', 'mysql2', 'mssql']) {
+      const other = await ddl(client);
+      expect(tableNames(other), client).toEqual(tableNames(base));
+      expect([...new Set(indexNames(other))], client).toEqual([...new Set(indexNames(base))]);
+      expect(other.join('\n'), client).toMatch(/primary key \([`"[]?equipment_id[`"\]]?, [`"[]?parameter[`"\]]?, [`"[]?ts/i);
+    }
+  });
+});
