@@ -6,7 +6,16 @@ import { z } from 'zod';
  */
 const code = z.string().trim().min(1, 'must be a non-empty code').max(64, 'must be at most 64 characters');
 const text = z.string().max(200, 'must be at most 200 characters');
-const time = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with a zone, like 2026-03-01T08:00:00Z' });
+const time = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 time with a zone, like 2026-03-01T08:00:00Z' })
+  .refine((s) => {
+    // Every store keeps years 1000-9999 (MariaDB datetime, SQL Server datetime2); the year is checked in UTC.
+    const y = new Date(s).getUTCFullYear();
+    return y >= 1000 && y <= 9999;
+  }, 'must be between the years 1000 and 9999 (in UTC)');
+/** A whole number that fits the stores' 32-bit integer columns. */
+const int32 = (message = 'must be a whole number') =>
+  z.number({ message: 'must be a number' }).int(message).min(-2147483648, 'must be at least -2147483648').max(2147483647, 'must be at most 2147483647');
 const num = z.number({ message: 'must be a number' }).refine(Number.isFinite, 'must be a finite number');
 const qty = num.refine((v) => v >= 0, 'must be zero or more');
 const base = { id: z.string().trim().min(1, 'must be a non-empty event id').max(128, 'must be at most 128 characters') };
@@ -34,7 +43,7 @@ export const operationEvent = z.strictObject({
   operation: code,
   lot: code,
   workOrder: code.optional(),
-  step: z.number().int('must be a whole step number'),
+  step: int32('must be a whole step number'),
   equipment: code,
   operator: code.optional(),
   start: time,
@@ -137,20 +146,33 @@ export const routeEvent = z.strictObject({
   type: z.literal('route'),
   ...base,
   route: code,
-  version: z.number().int().min(1, 'must be 1 or more'),
+  version: int32().min(1, 'must be 1 or more'),
   name: text.optional(),
   product: code.optional(),
   steps: z
-    .array(z.strictObject({ seq: z.number().int(), operation: text.min(1), equipmentClass: code.optional() }))
-    .min(1, 'must list at least one step'),
+    .array(
+      z.strictObject({
+        seq: int32(),
+        operation: z.string().min(1, 'must be a non-empty operation name').max(100, 'must be at most 100 characters'),
+        equipmentClass: code.optional(),
+      }),
+    )
+    .min(1, 'must list at least one step')
+    .superRefine((steps, ctx) => {
+      const seen = new Set<number>();
+      steps.forEach((s, i) => {
+        if (seen.has(s.seq)) ctx.addIssue({ code: 'custom', path: [i, 'seq'], message: `repeats step ${s.seq}; each step number appears once per route` });
+        seen.add(s.seq);
+      });
+    }),
 });
 
 export const parameterSpecEvent = z.strictObject({
   type: z.literal('parameterSpec'),
   ...base,
   route: code,
-  version: z.number().int().min(1),
-  step: z.number().int(),
+  version: int32().min(1, 'must be 1 or more'),
+  step: int32('must be a whole step number'),
   parameter: code,
   lsl: num.optional(),
   target: num.optional(),
@@ -165,7 +187,7 @@ export const workOrderEvent = z.strictObject({
   product: code,
   qty: qty.optional(),
   route: code.optional(),
-  routeVersion: z.number().int().min(1).optional(),
+  routeVersion: int32().min(1, 'must be 1 or more').optional(),
   status: z.enum(['planned', 'released', 'running', 'completed', 'closed']).optional(),
   erpRef: code.optional(),
   plant: code.optional(),

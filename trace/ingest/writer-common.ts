@@ -1,0 +1,36 @@
+import type { TraceEvent } from './events.js';
+import type { Entity } from './store-tables.js';
+
+export interface WriteResult {
+  /** Events stored (their id was new). */
+  written: number;
+  /** Events skipped because their id was already stored or repeated earlier in the input. */
+  duplicates: number;
+}
+
+/** Writes validated events to the trace store, one transaction per call. */
+export interface EventWriter {
+  write(events: readonly TraceEvent[]): Promise<WriteResult>;
+}
+
+/** Code → id per table, so that repeated codes are looked up once. Bounded: a table's map is cleared when it grows too big. */
+export class IdCache {
+  private readonly maps = new Map<Entity, Map<string, number>>();
+  constructor(private readonly maxPerTable = 500_000) {}
+
+  get(entity: Entity, key: string): number | undefined {
+    return this.maps.get(entity)?.get(key);
+  }
+
+  set(entity: Entity, key: string, id: number): void {
+    let m = this.maps.get(entity);
+    if (!m) this.maps.set(entity, (m = new Map()));
+    else if (m.size >= this.maxPerTable) m.clear();
+    m.set(key, id);
+  }
+
+  /** Forgets everything (after a rolled-back transaction the cached ids may not exist). */
+  clear(): void {
+    this.maps.clear();
+  }
+}

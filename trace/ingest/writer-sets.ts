@@ -1,0 +1,235 @@
+import type { Knex } from 'knex';
+import { extractRows, type DataSource } from '../../datasources/data-source.js';
+import { TraceReportError } from '../../datasources/errors.js';
+import type { TraceEvent } from './events.js';
+import { eventRows, isRef, routeRef, type Cell, type Ref } from './event-rows.js';
+import { setSql, type SetSql, type Stmt } from './sql-sets.js';
+import { ENTITIES, ENTITY_ORDER, FACTS, PARAMETER_SPEC, ROUTE_STEP, type Column, type Entity, type FactTable } from './store-tables.js';
+import { IdCache, type EventWriter, type WriteResult } from './writer-common.js';
+
+type Row = Record<string, unknown>;
+
+/**
+ * The writer for PostgreSQL, MariaDB/MySQL and SQL Server: a batch is one transaction of set-based
+ * statements (no per-row round trips). Its events are first claimed in ingest_event (the ones already there
+ * are duplicates and skipped), then master data is upserted table by table in dependency order, then the
+ * facts are inserted. The result equals applying the events one by one in input order.
+ */
+export function createSetWriter(db: DataSource): EventWriter {
+  if (db.dialect === 'sqlite') throw new Error('createSetWriter is for server databases; use createSqliteWriter for SQLite');
+  const dialect = db.dialect;
+  const ids = new IdCache();
+  let sqlFor: SetSql | undefined;
+
+  async function dialectSql(): Promise<SetSql> {
+    if (sqlFor) return sqlFor;
+    let mariadb = true;
+    if (dialect === 'mysql') {
+      const rows = extractRows<Row>(dialect, await db.knex.raw('select version() as v'));
+      mariadb = /mariadb/i.test(String(rows[0]?.v ?? ''));
+    }
+    return (sqlFor = setSql(dialect, { mariadb }));
+  }
+
+  return {
+    async write(events: readonly TraceEvent[]): Promise<WriteResult> {
+      const s = await dialectSql();
+      // Repeats inside the batch: the first one counts.
+      const seen = new Set<string>();
+      const unique: TraceEvent[] = [];
+      let duplicates = 0;
+      for (const e of events) {
+        if (seen.has(e.id)) duplicates++;
+        else {
+          seen.add(e.id);
+          unique.push(e);
+        }
+      }
+      if (!unique.length) return { written: 0, duplicates };
+      try {
+        return await db.knex.transaction(async (trx) => {
+          const batch = new Batch(trx, s, ids, dialect);
+          const fresh = await batch.claim(unique);
+          duplicates += unique.length - fresh.length;
+          await batch.apply(fresh);
+          return { written: fresh.length, duplicates };
+        });
+      } catch (e) {
+        ids.clear();
+        throw db.wrapError(e);
+      }
+    },
+  };
+}
+
+class Batch {
+  private readonly upserts = new Map<Entity, Map<string, Cell[]>>();
+  private readonly steps = new Map<string, Cell[][]>();
+  private readonly specs = new Map<string, Cell[]>();
+  private readonly inserts = new Map<FactTable, Cell[][]>();
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly s: SetSql,
+    private readonly ids: IdCache,
+    private readonly dialect: DataSource['dialect'],
+  ) {}
+
+  private async run(stmts: Stmt[]): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const st of stmts) {
+      const rows = extractRows<Row>(this.dialect, await this.trx.raw(st.sql, st.bindings as Knex.RawBinding[]));
+      for (const r of rows) out.push(r);
+    }
+    return out;
+  }
+
+  /** Records the events' ids; returns the events whose id was not stored before, in input order. */
+  async claim(events: TraceEvent[]): Promise<TraceEvent[]> {
+    const now = new Date().toISOString();
+    let rows = events.map((e) => [e.id, e.type, now] as [string, string, string]);
+    let fresh: Set<string>;
+    if (this.s.claimNeedsLookup) {
+      const existing = new Set((await this.run(this.s.selectEventIds(rows.map((r) => r[0])))).map((r) => String(r.event_id)));
+      rows = rows.filter((r) => !existing.has(r[0]));
+      await this.run(this.s.claim(rows));
+      fresh = new Set(rows.map((r) => r[0]));
+    } else {
+      fresh = new Set((await this.run(this.s.claim(rows))).map((r) => String(r.event_id)));
+    }
+    return events.filter((e) => fresh.has(e.id));
+  }
+
+  async apply(events: TraceEvent[]): Promise<void> {
+    for (const e of events) {
+      for (const row of eventRows(e)) {
+        switch (row.op) {
+          case 'upsert': {
+            let m = this.upserts.get(row.entity);
+            if (!m) this.upserts.set(row.entity, (m = new Map()));
+            const prev = m.get(row.key);
+            if (!prev) m.set(row.key, row.values.slice());
+            else for (let i = 0; i < row.values.length; i++) if (row.values[i] !== null) prev[i] = row.values[i]!; // later events win, nulls keep
+            break;
+          }
+          case 'steps':
+            this.steps.set(row.route.key, row.rows);
+            break;
+          case 'spec':
+            this.specs.set(row.key, row.values);
+            break;
+          case 'insert': {
+            let list = this.inserts.get(row.table);
+            if (!list) this.inserts.set(row.table, (list = []));
+            list.push(row.values);
+            break;
+          }
+        }
+      }
+    }
+
+    for (const entity of ENTITY_ORDER) {
+      const m = this.upserts.get(entity);
+      if (!m) continue;
+      const spec = ENTITIES[entity];
+      const rows = [...m.values()];
+      await this.resolve(rows);
+      await this.run(this.s.upsert(entity, spec.columns, spec.keyCount, rows.map((r) => this.bind(r)), 'coalesce', spec.placeholder));
+    }
+
+    if (this.steps.size) {
+      const routes = [...this.steps.keys()].map((key) => {
+        const [code, version] = key.split('\u0000');
+        return routeRef(code!, Number(version));
+      });
+      const stepRows = [...this.steps.values()].flat();
+      await this.resolve([routes as Cell[], ...stepRows]);
+      await this.run(this.s.deleteIn(ROUTE_STEP.table, ROUTE_STEP.columns[0]!, routes.map((r) => this.ids.get('route', r.key)!)));
+      await this.run(this.s.insert(ROUTE_STEP.table, ROUTE_STEP.columns, stepRows.map((r) => this.bind(r))));
+    }
+
+    if (this.specs.size) {
+      const rows = [...this.specs.values()];
+      await this.resolve(rows);
+      await this.run(this.s.upsert(PARAMETER_SPEC.table, PARAMETER_SPEC.columns, PARAMETER_SPEC.conflict!.length, rows.map((r) => this.bind(r)), 'replace', false));
+    }
+
+    for (const [table, rows] of this.inserts) {
+      const spec = FACTS[table];
+      await this.resolve(rows);
+      let bound = rows.map((r) => this.bind(r));
+      if (spec.conflict) bound = uniqueOn(bound, spec.columns, spec.conflict);
+      await this.run(this.s.insert(table, spec.columns, bound, spec.conflict));
+    }
+  }
+
+  private bind(cells: readonly Cell[]): unknown[] {
+    const out = new Array<unknown>(cells.length);
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      out[i] = isRef(c) ? this.ids.get(c.entity, c.key) : c;
+    }
+    return out;
+  }
+
+  /** Makes sure every code the rows name has an id: looked up, or inserted as a placeholder. */
+  private async resolve(rows: Iterable<readonly Cell[]>): Promise<void> {
+    const missing = new Map<Entity, Map<string, Ref>>();
+    for (const row of rows) {
+      for (const c of row) {
+        if (!isRef(c) || this.ids.get(c.entity, c.key) !== undefined) continue;
+        let m = missing.get(c.entity);
+        if (!m) missing.set(c.entity, (m = new Map()));
+        m.set(c.key, c);
+      }
+    }
+    for (const [entity, refs] of missing) await this.ensure(entity, refs);
+  }
+
+  private async ensure(entity: Entity, refs: Map<string, Ref>): Promise<void> {
+    const spec = ENTITIES[entity];
+    const keyCols = spec.columns.slice(0, spec.keyCount);
+    const lookup = async (wanted: Ref[]) => {
+      const codes = [...new Set(wanted.map((r) => r.code))];
+      for (const row of await this.run(this.s.selectIds(entity, keyCols, codes))) {
+        const key = entity === 'route' ? routeRef(String(row.code), Number(row.version)).key : String(row.code);
+        if (refs.has(key)) this.ids.set(entity, key, Number(row.id));
+      }
+      return wanted.filter((r) => this.ids.get(entity, r.key) === undefined);
+    };
+    let left = await lookup([...refs.values()]);
+    if (!left.length) return;
+    const cols: Column[] = spec.placeholder ? [...keyCols, { name: 'placeholder', type: 'bool' }] : keyCols;
+    const rows = left.map((r) => {
+      const key: unknown[] = entity === 'route' ? [r.code, r.version] : [r.code];
+      return spec.placeholder ? [...key, true] : key;
+    });
+    await this.run(this.s.insert(entity, cols, rows, keyCols.map((c) => c.name)));
+    left = await lookup(left);
+    // A database that compares codes without case or trailing blanks returns the stored spelling: ask for each one.
+    for (const r of left) {
+      const found = await this.run([this.s.selectOne(entity, keyCols, entity === 'route' ? [r.code, r.version] : [r.code])]);
+      if (!found.length) {
+        throw new TraceReportError('SOURCE_QUERY_FAILED', `ingest could not create or find ${entity} "${r.code}" in the trace store; check that the schema is migrated`, {
+          entity,
+          code: r.code,
+        });
+      }
+      this.ids.set(entity, r.key, Number(found[0]!.id));
+    }
+  }
+}
+
+/** Drops rows repeating an earlier row's key (the first wins, as with a stored row). */
+function uniqueOn(rows: unknown[][], cols: readonly Column[], key: readonly string[]): unknown[][] {
+  const idx = key.map((k) => cols.findIndex((c) => c.name === k));
+  const seen = new Set<string>();
+  const out: unknown[][] = [];
+  for (const r of rows) {
+    const k = idx.map((i) => String(r[i])).join('\u0000');
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(r);
+  }
+  return out;
+}
