@@ -2,47 +2,11 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dialectTargets, type TestDatabase } from './support/databases.js';
 import { openTraceStore } from '../trace/store.js';
 import type { DataSource } from '../datasources/data-source.js';
-import type { TraceEvent } from '../trace/ingest/events.js';
+import { ingestEvents } from '../trace/ingest/ingest.js';
 import { traceGenealogy, genealogySql, type Genealogy } from '../trace/genealogy.js';
 import { makePlant, plantEvents, closure, type Plant } from './genealogy-plant.js';
 
 const targets = await dialectTargets();
-
-/** Stand-in loader until the ingest module lands: writes the events with plain inserts. */
-async function load(db: DataSource, events: TraceEvent[]): Promise<void> {
-  const k = db.knex;
-  const idOf = async (table: string, code: string, fill: Record<string, unknown> = {}): Promise<number> => {
-    const row = await k(table).where({ code }).first('id');
-    if (row) {
-      if (Object.keys(fill).length) await k(table).where({ id: row.id }).update({ ...fill, placeholder: false });
-      return Number(row.id);
-    }
-    await k(table).insert({ code, placeholder: Object.keys(fill).length === 0, ...fill });
-    return Number((await k(table).where({ code }).first('id')).id);
-  };
-  const t = (s: string) => db.toDriverValue(new Date(s));
-  for (const e of events) {
-    if (e.type === 'material') await idOf('material', e.material, { name: e.name, kind: e.kind, uom: e.uom });
-    else if (e.type === 'supplier') await idOf('supplier', e.supplier, { name: e.name });
-    else if (e.type === 'customer') await idOf('customer', e.customer, { name: e.name });
-    else if (e.type === 'lot') {
-      await idOf('lot', e.lot, {
-        material_id: await idOf('material', e.material),
-        qty: e.qty,
-        uom: e.uom,
-        supplier_id: e.supplier ? await idOf('supplier', e.supplier) : null,
-        produced_at: e.at ? t(e.at) : null,
-      });
-    } else if (e.type === 'consume') {
-      const out = await idOf('lot', e.output);
-      for (const i of e.inputs) {
-        await k('lot_link').insert({ input_lot_id: await idOf('lot', i.lot), output_lot_id: out, qty: i.qty, at: e.at ? t(e.at) : null });
-      }
-    } else if (e.type === 'shipment') {
-      await k('shipment').insert({ lot_id: await idOf('lot', e.lot), customer_id: await idOf('customer', e.customer), qty: e.qty, at: t(e.at) });
-    }
-  }
-}
 
 /** Compares a trace with the oracle's closure of the same plant. */
 function expectMatches(plant: Plant, g: Genealogy, root: string, direction: 'backward' | 'forward', maxDepth = 100): void {
@@ -121,7 +85,7 @@ describe.each(targets)('genealogy on $label', (target) => {
     if (skip) return;
     tdb = await target.create();
     db = await openTraceStore(tdb.url);
-    for (const p of plants) await load(db, plantEvents(p));
+    for (const p of plants) await ingestEvents(db, plantEvents(p));
   });
   afterAll(async () => {
     await db?.close();
