@@ -18,6 +18,15 @@ export interface RawDef extends MaterialDef {
   /** Quantity of one delivered lot (± 10 %). */
   lotQty: number;
   suppliers: readonly string[];
+  /** Checked at goods receipt against the supplier's certificate. */
+  incoming: InspectionDef;
+}
+
+export interface InspectionDef {
+  characteristic: string;
+  lsl: number;
+  usl: number;
+  target: number;
 }
 
 export interface BomLine {
@@ -39,15 +48,15 @@ export interface MadeDef extends MaterialDef {
 }
 
 export const RAW: readonly RawDef[] = [
-  { code: 'RESIN-PP', name: 'Polypropylene homopolymer resin', kind: 'raw', uom: 'kg', lotQty: 5000, suppliers: ['NORDRESIN', 'POLYMERA'] },
-  { code: 'RESIN-ABS', name: 'ABS resin, injection grade', kind: 'raw', uom: 'kg', lotQty: 5000, suppliers: ['POLYMERA', 'STYRONIX'] },
-  { code: 'PIG-BLK', name: 'Carbon black pigment', kind: 'raw', uom: 'kg', lotQty: 250, suppliers: ['CHROMACOL'] },
-  { code: 'PIG-WHT', name: 'Titanium dioxide pigment', kind: 'raw', uom: 'kg', lotQty: 250, suppliers: ['CHROMACOL', 'TITANOX'] },
-  { code: 'ADD-UV', name: 'UV stabiliser (HALS)', kind: 'raw', uom: 'kg', lotQty: 100, suppliers: ['ADDITEK'] },
-  { code: 'ADD-AO', name: 'Antioxidant blend', kind: 'raw', uom: 'kg', lotQty: 100, suppliers: ['ADDITEK', 'STABILO'] },
-  { code: 'SOLV-MR', name: 'Mould release agent (solvent based)', kind: 'raw', uom: 'l', lotQty: 50, suppliers: ['STABILO'] },
-  { code: 'PKG-BOX', name: 'Corrugated carton, 100 parts', kind: 'raw', uom: 'pcs', lotQty: 500, suppliers: ['PACKWELL'] },
-  { code: 'PKG-BAG', name: 'PE bag, 500 parts', kind: 'raw', uom: 'pcs', lotQty: 200, suppliers: ['PACKWELL', 'BAGGIO'] },
+  { code: 'RESIN-PP', name: 'Polypropylene homopolymer resin', kind: 'raw', uom: 'kg', lotQty: 5000, suppliers: ['NORDRESIN', 'POLYMERA'], incoming: { characteristic: 'mfi', lsl: 10, usl: 14, target: 12 } },
+  { code: 'RESIN-ABS', name: 'ABS resin, injection grade', kind: 'raw', uom: 'kg', lotQty: 5000, suppliers: ['POLYMERA', 'STYRONIX'], incoming: { characteristic: 'mfi', lsl: 18, usl: 24, target: 21 } },
+  { code: 'PIG-BLK', name: 'Carbon black pigment', kind: 'raw', uom: 'kg', lotQty: 250, suppliers: ['CHROMACOL'], incoming: { characteristic: 'colour_de', lsl: 0, usl: 1, target: 0.4 } },
+  { code: 'PIG-WHT', name: 'Titanium dioxide pigment', kind: 'raw', uom: 'kg', lotQty: 250, suppliers: ['CHROMACOL', 'TITANOX'], incoming: { characteristic: 'colour_de', lsl: 0, usl: 1, target: 0.4 } },
+  { code: 'ADD-UV', name: 'UV stabiliser (HALS)', kind: 'raw', uom: 'kg', lotQty: 100, suppliers: ['ADDITEK'], incoming: { characteristic: 'assay', lsl: 98, usl: 102, target: 100 } },
+  { code: 'ADD-AO', name: 'Antioxidant blend', kind: 'raw', uom: 'kg', lotQty: 100, suppliers: ['ADDITEK', 'STABILO'], incoming: { characteristic: 'assay', lsl: 98, usl: 102, target: 100 } },
+  { code: 'SOLV-MR', name: 'Mould release agent (solvent based)', kind: 'raw', uom: 'l', lotQty: 50, suppliers: ['STABILO'], incoming: { characteristic: 'density', lsl: 0.78, usl: 0.82, target: 0.8 } },
+  { code: 'PKG-BOX', name: 'Corrugated carton, 100 parts', kind: 'raw', uom: 'pcs', lotQty: 500, suppliers: ['PACKWELL'], incoming: { characteristic: 'edge_crush', lsl: 5, usl: 9, target: 7 } },
+  { code: 'PKG-BAG', name: 'PE bag, 500 parts', kind: 'raw', uom: 'pcs', lotQty: 200, suppliers: ['PACKWELL', 'BAGGIO'], incoming: { characteristic: 'film_thickness', lsl: 45, usl: 55, target: 50 } },
 ];
 
 export const MADE: readonly MadeDef[] = [
@@ -208,7 +217,7 @@ export const ROUTES: readonly RouteDef[] = [
 ];
 
 /** Inspection plans: characteristics measured on every produced lot of a kind. */
-export const INSPECTIONS: Readonly<Record<'intermediate' | 'finished', ReadonlyArray<{ characteristic: string; lsl: number; usl: number; target: number }>>> = {
+export const INSPECTIONS: Readonly<Record<'intermediate' | 'finished', readonly InspectionDef[]>> = {
   intermediate: [
     { characteristic: 'mfi', lsl: 10, usl: 14, target: 12 },
     { characteristic: 'moisture', lsl: 0, usl: 0.05, target: 0.02 },

@@ -1,5 +1,5 @@
 import type { TraceEvent } from '../ingest/events.js';
-import { CUSTOMERS, INCIDENT_PARAMETER, INSPECTIONS, MADE, RAW, ROUTES, SUPPLIERS, type SpecDef } from './catalog.js';
+import { CUSTOMERS, INCIDENT_PARAMETER, INSPECTIONS, MADE, RAW, ROUTES, SUPPLIERS, type InspectionDef, type SpecDef } from './catalog.js';
 import type { Layout } from './layout.js';
 import type { InspectionRecord, LotRecord, MadeLotRecord, OperationRecord, ShipmentRecord } from './production.js';
 import { Random } from './random.js';
@@ -60,7 +60,7 @@ export function countMasterEvents(layout: Layout): number {
 
 /** How many events a lot record turns into, not counting alarms (those depend on the noise). */
 export function countLotEvents(rec: LotRecord, samplesPerParameter: number): number {
-  if (rec.kind === 'raw') return 1;
+  if (rec.kind === 'raw') return 2;
   let n = (rec.newWorkOrder ? 1 : 0) + 1 + rec.ops.length + 1 + rec.inspections.length + (rec.shipment ? 1 : 0);
   for (const op of rec.ops) n += (rec.workOrder.version.specs[op.step.seq]?.length ?? 0) * samplesPerParameter;
   return n;
@@ -127,6 +127,7 @@ export function* productionEvents(lots: Iterable<LotRecord>, opts: ProductionEve
         type: 'lot', id: ids.next(), lot: rec.lot, material: rec.material.code, qty: rec.qty, uom: rec.material.uom, status: 'released',
         supplier: rec.supplier, supplierLot: rec.vendorLot, at: iso(rec.at),
       };
+      yield inspectionEvent(rec.lot, rec.inspection, rec.material.incoming, rec.incident, opts);
       continue;
     }
     yield* madeLotEvents(rec, opts);
@@ -162,24 +163,25 @@ function* madeLotEvents(rec: MadeLotRecord, opts: ProductionEventOptions): Gener
   const plan = INSPECTIONS[rec.kind];
   for (const ins of rec.inspections) {
     const c = plan.find((p) => p.characteristic === ins.characteristic)!;
-    yield inspectionEvent(ins, c, rec, opts);
+    yield inspectionEvent(rec.lot, ins, c, rec.direct, opts);
   }
 }
 
-function inspectionEvent(ins: InspectionRecord, c: { lsl: number; usl: number; target: number }, rec: MadeLotRecord, opts: ProductionEventOptions): TraceEvent {
+/** An inspection result: in spec when it passed, just outside (low melt flow for the incident's lots) when it failed. */
+function inspectionEvent(lot: string, ins: InspectionRecord, c: InspectionDef, incident: boolean, opts: ProductionEventOptions): TraceEvent {
   const { noise } = opts;
   const half = (c.usl - c.lsl) / 2;
   let value: number;
   if (!ins.fail) {
     value = noise.normal(c.target, half / 4);
     value = Math.min(c.usl - half * 0.02, Math.max(c.lsl + half * 0.02, value));
-  } else if (c.lsl === 0 || (!rec.direct && noise.chance(0.5))) {
+  } else if (c.lsl === 0 || (!incident && noise.chance(0.5))) {
     value = c.usl + half * noise.between(0.05, 0.4);
   } else {
     value = c.lsl - half * noise.between(0.05, 0.4);
   }
   return {
-    type: 'inspection', id: opts.ids.next(), lot: rec.lot, characteristic: ins.characteristic, value: round3(value), lsl: c.lsl, usl: c.usl,
+    type: 'inspection', id: opts.ids.next(), lot, characteristic: ins.characteristic, value: round3(value), lsl: c.lsl, usl: c.usl,
     result: ins.fail ? 'fail' : 'pass', inspector: ins.inspector, at: iso(ins.at),
   };
 }
@@ -196,6 +198,8 @@ function* processEvents(rec: MadeLotRecord, op: OperationRecord, specs: readonly
     const half = (spec.usl - spec.lsl) / 2;
     const sd = half / 3.2;
     const contaminated = rec.direct && spec.parameter === INCIDENT_PARAMETER;
+    // Each run sits a little off target (set-up, material), and samples scatter around it.
+    const level = noise.normal(spec.target, sd * 0.6);
     let open: { raisedAt: number; value: number; limit: number; high: boolean } | undefined;
     const alarms: TraceEvent[] = [];
     const close = (at: number) => {
@@ -213,7 +217,7 @@ function* processEvents(rec: MadeLotRecord, op: OperationRecord, specs: readonly
       const ts = times[k]!;
       let value: number;
       if (contaminated && (k === 0 || noise.chance(0.7))) value = spec.usl + half * noise.between(0.1, 0.6);
-      else value = noise.normal(spec.target, sd);
+      else value = noise.normal(level, sd * 0.8);
       value = round2(value);
       yield { type: 'sample', id: ids.next(), equipment: op.machine.code, parameter: spec.parameter, ts: iso(ts), value };
       const high = value > spec.usl;

@@ -70,7 +70,7 @@ export function buildLayout(cells: number, start: number): Layout {
   let n = 0;
   const name = () => {
     const i = n++;
-    return `${FIRST_NAMES[i % FIRST_NAMES.length]} ${LAST_NAMES[Math.floor(i / FIRST_NAMES.length) % LAST_NAMES.length]}`;
+    return `${FIRST_NAMES[(i * 7) % FIRST_NAMES.length]} ${LAST_NAMES[(i * 3 + Math.floor(i / LAST_NAMES.length)) % LAST_NAMES.length]}`;
   };
   const perShift = 2 + cells;
   for (const { line, plant } of LINES) {

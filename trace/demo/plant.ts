@@ -61,7 +61,7 @@ export interface DemoPlant {
 export const DEFAULT_DEMO_LOTS = 2000;
 export const DEFAULT_DEMO_SEED = 'tracereport';
 export const DEFAULT_SAMPLES_PER_PARAMETER = 3;
-export const MIN_DEMO_LOTS = 100;
+export const MIN_DEMO_LOTS = 150;
 
 /** FNV-1a, base 36: a short stable tag for a plant's options. */
 function tagOf(text: string): string {

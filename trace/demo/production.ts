@@ -24,6 +24,8 @@ export interface RawLotRecord {
   supplier: string;
   vendorLot: string;
   at: number;
+  /** Goods-receipt check against the supplier's certificate (always passed: rejected lots never enter). */
+  inspection: InspectionRecord;
   /** The planted incident's supplier lot. */
   incident: boolean;
 }
@@ -208,7 +210,7 @@ export class Simulation {
     const vn = (this.vendorCounters.get(supplier) ?? this.rng.int(1000, 40000)) + this.rng.int(1, 7);
     this.vendorCounters.set(supplier, vn);
     const year = new Date(at).getUTCFullYear() % 100;
-    const incident = !this.incidentPlanted && material.code === INCIDENT_MATERIAL && this.count >= this.total * 0.4;
+    const incident = !this.incidentPlanted && material.code === INCIDENT_MATERIAL && this.count >= this.total * 0.3;
     if (incident) this.incidentPlanted = true;
     const rec: RawLotRecord = {
       kind: 'raw',
@@ -218,6 +220,7 @@ export class Simulation {
       supplier,
       vendorLot: `${SUPPLIER_PREFIX.get(supplier)}${pad(year, 2)}-${pad(vn, 5)}`,
       at,
+      inspection: { characteristic: material.incoming.characteristic, fail: false, inspector: this.rng.pick(this.layout.inspectors.P1!).code, at: at + this.rng.int(30, 100) * MIN },
       incident,
     };
     this.pending.push(rec);
