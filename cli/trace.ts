@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { traceGenealogy, DEFAULT_MAX_DEPTH, MAX_DEPTH, type Direction } from '../trace/genealogy.js';
 import { traceDetail } from '../trace/detail.js';
 import { formatGenealogy } from '../trace/genealogy-text.js';
-import { action, withTraceStore, parsePositiveInt, DB_OPTION_HELP } from './common.js';
+import { TraceReportError } from '../datasources/errors.js';
+import { action, withTraceStore, DB_OPTION_HELP } from './common.js';
 
 interface TraceOpts {
   db?: string;
@@ -16,6 +17,14 @@ const ABOUT: Record<Direction, string> = {
   forward: 'every lot LOT went into, down to shipments and customers (a recall list)',
 };
 
+function parseDepth(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n > MAX_DEPTH) {
+    throw new TraceReportError('ARGUMENT_INVALID', `--depth must be a whole number from 0 to ${MAX_DEPTH}, got "${v}"`);
+  }
+  return n;
+}
+
 /** `tracereport trace backward|forward LOT [--db DB] [--depth N] [--json] [--detail]` */
 export function register(program: Command): void {
   const trace = program.command('trace').description('genealogy of a lot: backward to raw materials and suppliers, forward to shipments and customers');
@@ -25,7 +34,7 @@ export function register(program: Command): void {
       .description(ABOUT[direction])
       .argument('<lot>', 'lot code')
       .option('--db <db>', DB_OPTION_HELP)
-      .option('--depth <n>', `deepest level walked, 0 to ${MAX_DEPTH} (default ${DEFAULT_MAX_DEPTH})`, parsePositiveInt('--depth'))
+      .option('--depth <n>', `deepest level walked, 0 to ${MAX_DEPTH} (default ${DEFAULT_MAX_DEPTH})`, parseDepth)
       .option('--json', 'print one JSON object: root, direction, lots, edges, shipments, cycles, truncated (and detail)')
       .option('--detail', "add each lot's operations, process parameters against spec, inspections and alarms")
       .action(

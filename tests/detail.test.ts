@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dialectTargets, type TestDatabase } from './support/databases.js';
 import { openTraceStore } from '../trace/store.js';
@@ -8,6 +11,17 @@ import { traceDetail, type LotDetail } from '../trace/detail.js';
 import { parameterSummarySql } from '../trace/detail-sql.js';
 
 const targets = await dialectTargets();
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Runs the built CLI (`npm run build` first). */
+function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(path.join(root, 'bin', 'tracereport'), args, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
 
 const T = (hhmm: string) => `2026-03-02T${hhmm}:00Z`;
 const iso = (hhmm: string) => `2026-03-02T${hhmm}:00.000Z`;
@@ -174,5 +188,28 @@ describe.each(targets)('trace detail on $label', (target) => {
 
   it.skipIf(skip)('an unknown lot is LOT_NOT_FOUND', async () => {
     await expect(traceDetail(db, ['B-1', 'NOPE'])).rejects.toMatchObject({ code: 'LOT_NOT_FOUND', message: 'lot NOPE not found' });
+  });
+
+  it.skipIf(skip)('the CLI adds the detail to the trace: all of it in --json, marked in the tree', async () => {
+    const [json, text] = await Promise.all([
+      cli('trace', 'backward', 'B-1', '--db', tdb.url, '--detail', '--json'),
+      cli('trace', 'backward', 'B-1', '--db', tdb.url, '--detail'),
+    ]);
+    expect(json.status, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout) as { lots: Array<{ lot: string }>; detail: LotDetail[] };
+    expect(out.lots.map((l) => l.lot)).toEqual(['B-1', 'R-1']);
+    expect(out.detail).toEqual([EXPECTED[0], EXPECTED[2]]);
+    expect(text.status, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines).toContain('  |   ! temp C  n=4  min 74  avg 80.5  max 86  spec 75 .. 85 target 80  OUT OF SPEC: 2 samples');
+    expect(lines).toContain('  |   pressure bar  n=1  min 1.5  avg 1.5  max 1.5  spec 1 .. 2');
+    expect(lines).toContain('  |   rpm  n=1  min 300  avg 300  max 300  no spec');
+    expect(lines).toContain('  |   ! speed rpm  n=2  min 90  avg 105  max 120  spec ≤ 100  OUT OF SPEC: 1 sample');
+    expect(lines).toContain('  |   melt C  n=0 (no samples)  spec 200 .. 230');
+    expect(lines).toContain('  | ! inspection color 7 [0 .. 5] FAIL by P-9 at 2026-03-02T10:06:00.000Z');
+    expect(lines).toContain('  | inspection viscosity 1.9 [1.5 .. 2.5] pass by P-9 at 2026-03-02T10:05:00.000Z');
+    expect(lines.filter((l) => l.includes('! alarm '))).toHaveLength(3);
+    expect(lines[1]).toBe('B-1  BATCH (intermediate)  400 kg  work order WO-1');
+    expect(lines).toContain('  R-1  RESIN (raw)  500 kg  supplier ACME');
   });
 });

@@ -117,10 +117,10 @@ function operationLine(op: OperationDetail): string {
 function parameterLine(p: ParameterSummary): string {
   const out = p.outOfSpec > 0;
   const unit = p.unit ? ` ${p.unit}` : '';
-  const spec =
-    p.lsl !== null || p.usl !== null || p.target !== null
-      ? `  spec ${fmt(p.lsl)} .. ${fmt(p.usl)}${p.target !== null ? ` target ${fmt(p.target)}` : ''}`
-      : '  no spec';
-  const values = p.count ? `  min ${fmt(p.min)}  avg ${fmt(p.avg)}  max ${fmt(p.max)}` : '';
+  const limits =
+    p.lsl !== null && p.usl !== null ? `${fmt(p.lsl)} .. ${fmt(p.usl)}` : p.lsl !== null ? `≥ ${fmt(p.lsl)}` : p.usl !== null ? `≤ ${fmt(p.usl)}` : '';
+  const target = p.target !== null ? `target ${fmt(p.target)}` : '';
+  const spec = limits || target ? `  spec ${[limits, target].filter(Boolean).join(' ')}` : '  no spec';
+  const values = p.count ? `  min ${fmt(p.min)}  avg ${fmt(p.avg)}  max ${fmt(p.max)}` : ' (no samples)';
   return `${out ? '! ' : ''}${p.parameter}${unit}  n=${p.count}${values}${spec}${out ? `  OUT OF SPEC: ${p.outOfSpec} sample${p.outOfSpec === 1 ? '' : 's'}` : ''}`;
 }
