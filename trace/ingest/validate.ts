@@ -27,7 +27,7 @@ export function validateLine(text: string): LineResult {
 /** Validates a parsed value against the event contract (trace/ingest/events.ts). */
 export function validateEvent(value: unknown): LineResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    const got = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
     return { ok: false, errors: [{ field: '', message: `must be a JSON object with a type and an id (one event per line), got ${got}` }] };
   }
   const r = traceEvent.safeParse(value);
