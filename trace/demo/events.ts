@@ -14,15 +14,19 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
-/** Makes unique, deterministic event ids: `demo-<plant tag>-<sequence in base 36>`. */
+/**
+ * Makes unique, deterministic event ids: `demo-<plant tag>-<sequence, 7 base-36 digits>`. Fixed width keeps
+ * them in insertion order, so the store's unique index on event ids grows at its end (much faster than
+ * random inserts once it outgrows the cache).
+ */
 export class EventIds {
   private n = 0;
   constructor(private readonly tag: string) {}
   next(): string {
-    return `demo-${this.tag}-${(this.n++).toString(36)}`;
+    return `demo-${this.tag}-${(this.n++).toString(36).padStart(7, '0')}`;
   }
   get first(): string {
-    return `demo-${this.tag}-0`;
+    return `demo-${this.tag}-${'0'.padStart(7, '0')}`;
   }
 }
 
