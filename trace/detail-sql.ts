@@ -5,6 +5,25 @@ import type { Dialect } from '../datasources/source-url.js';
  * all those lots at once.
  */
 
+/**
+ * An operation's end for range tests, a running operation (no end) reaching the far future. Written as
+ * COALESCE rather than `end IS NULL OR …` so that the upper bound stays an index range bound on
+ * sample (equipment_id, parameter, ts) and alarm (equipment_id, raised_at): with the OR, a scan would run
+ * from the operation's start to the end of the equipment's history.
+ */
+function endOf(dialect: Dialect, column: string): string {
+  switch (dialect) {
+    case 'sqlite':
+      return `COALESCE(${column}, '9999-12-31T23:59:59.999Z')`;
+    case 'postgres':
+      return `COALESCE(${column}, CAST('infinity' AS timestamptz))`;
+    case 'mysql':
+      return `COALESCE(${column}, CAST('9999-12-31 23:59:59.999' AS DATETIME(3)))`;
+    case 'mssql':
+      return `COALESCE(${column}, CAST('9999-12-31T23:59:59.999+00:00' AS DATETIMEOFFSET(3)))`;
+  }
+}
+
 export const LOTS_BY_CODE_SQL = `SELECT l.id AS id, l.code AS code FROM lot l WHERE l.code IN (:codes)`;
 
 export const OPERATIONS_SQL = `SELECT o.id AS op_id, o.lot_id AS lot_id, o.code AS operation, o.step_seq AS step, wo.code AS work_order,
@@ -76,7 +95,7 @@ FROM op_params op
     ON ps.route_id = ops.route_id AND ps.step_seq = ops.step_seq AND ps.parameter = op.parameter
   LEFT JOIN sample s
     ON s.equipment_id = ops.equipment_id AND s.parameter = op.parameter
-   AND s.ts >= ops.started_at AND (ops.ended_at IS NULL OR s.ts <= ops.ended_at)
+   AND s.ts >= ops.started_at AND s.ts <= ${endOf(dialect, 'ops.ended_at')}
 GROUP BY op.op_id, op.parameter, ps.id, ps.lsl, ps.target, ps.usl, ps.unit
 HAVING COUNT(s.value) > 0 OR ps.id IS NOT NULL`;
 }
@@ -88,10 +107,12 @@ FROM inspection i
 WHERE i.lot_id IN (:ids)`;
 
 /** Alarms on an operation's equipment raised from its start to its end (a running operation: since its start). */
-export const ALARMS_SQL = `SELECT o.lot_id AS lot_id, o.code AS operation, a.rule AS rule, e.code AS equipment, a.parameter AS parameter,
+export function alarmsSql(dialect: Dialect): string {
+  return `SELECT o.lot_id AS lot_id, o.code AS operation, a.rule AS rule, e.code AS equipment, a.parameter AS parameter,
        a.value AS value, a.limit_value AS limit_value, a.severity AS severity, a.raised_at AS raised_at, a.cleared_at AS cleared_at
 FROM operation o
   JOIN alarm a
-    ON a.equipment_id = o.equipment_id AND a.raised_at >= o.started_at AND (o.ended_at IS NULL OR a.raised_at <= o.ended_at)
+    ON a.equipment_id = o.equipment_id AND a.raised_at >= o.started_at AND a.raised_at <= ${endOf(dialect, 'o.ended_at')}
   LEFT JOIN equipment e ON e.id = a.equipment_id
 WHERE o.lot_id IN (:ids)`;
+}

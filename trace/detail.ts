@@ -1,6 +1,6 @@
 import type { DataSource, Row } from '../datasources/data-source.js';
 import { TraceReportError } from '../datasources/errors.js';
-import { ALARMS_SQL, INSPECTIONS_SQL, LOTS_BY_CODE_SQL, OPERATIONS_SQL, parameterSummarySql } from './detail-sql.js';
+import { alarmsSql, INSPECTIONS_SQL, LOTS_BY_CODE_SQL, OPERATIONS_SQL, parameterSummarySql } from './detail-sql.js';
 import { chunks, isoTime, num, str } from './genealogy-values.js';
 
 export interface ParameterSummary {
@@ -94,7 +94,7 @@ export async function traceDetail(db: DataSource, lots: string[]): Promise<LotDe
       db.query(OPERATIONS_SQL, params),
       db.query(summarySql, params),
       db.query(INSPECTIONS_SQL, params),
-      db.query(ALARMS_SQL, params),
+      db.query(alarmsSql(db.dialect), params),
     ]);
     for (const r of ops) {
       const op = toOperation(r);
