@@ -8,7 +8,9 @@ import type { DataSource } from '../datasources/data-source.js';
 import type { TraceEvent } from '../trace/ingest/events.js';
 import { ingestEvents } from '../trace/ingest/ingest.js';
 import { traceDetail, type LotDetail } from '../trace/detail.js';
-import { parameterSummarySql } from '../trace/detail-sql.js';
+import knexFactory from 'knex';
+import { compileSql } from '../datasources/named-params.js';
+import { alarmsSql, parameterSummarySql } from '../trace/detail-sql.js';
 
 const targets = await dialectTargets();
 
@@ -152,11 +154,28 @@ const EXPECTED: LotDetail[] = [
 ];
 
 describe('trace detail SQL', () => {
-  it('SQL Server: no RECURSIVE keyword and no subquery in a recursive member', () => {
+  it('SQL Server: no RECURSIVE keyword and no subquery in a recursive member', async () => {
     const sql = parameterSummarySql('mssql');
     expect(sql).not.toMatch(/recursive/i);
     expect(sql).toContain('SELECT DISTINCT s.equipment_id, s.parameter FROM sample s');
     expect(parameterSummarySql('postgres')).toMatch(/^WITH RECURSIVE ops AS/);
+    // The operation's end stays an index range bound (no `OR ended_at IS NULL`).
+    for (const dialect of ['sqlite', 'postgres', 'mysql', 'mssql'] as const) {
+      expect(parameterSummarySql(dialect)).toMatch(/s\.ts <= COALESCE\(ops\.ended_at, /);
+      expect(alarmsSql(dialect)).toMatch(/a\.raised_at <= COALESCE\(o\.ended_at, /);
+      expect(parameterSummarySql(dialect) + alarmsSql(dialect)).not.toMatch(/IS NULL OR/);
+    }
+    const knex = knexFactory({ client: 'mssql' });
+    try {
+      for (const sql of [parameterSummarySql('mssql'), alarmsSql('mssql')]) {
+        const compiled = compileSql(sql, { ids: [3, 5, 8] });
+        const native = knex.raw(compiled.sql, compiled.bindings as never[]).toSQL().toNative();
+        expect(native.bindings).toEqual([3, 5, 8]);
+        expect(native.sql).toContain('IN (@p0, @p1, @p2)');
+      }
+    } finally {
+      await knex.destroy();
+    }
   });
 });
 

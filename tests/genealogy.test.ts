@@ -7,6 +7,8 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dialectTargets, type TestDatabase } from './support/databases.js';
 import { openTraceStore } from '../trace/store.js';
 import type { DataSource } from '../datasources/data-source.js';
+import knexFactory from 'knex';
+import { compileSql } from '../datasources/named-params.js';
 import { traceGenealogy, genealogySql, type Genealogy } from '../trace/genealogy.js';
 import { makePlant, plantEvents, closure, type Plant } from './genealogy-plant.js';
 
@@ -90,6 +92,23 @@ describe('genealogy SQL per dialect', () => {
       const [from, to] = direction === 'backward' ? ['output_lot_id', 'input_lot_id'] : ['input_lot_id', 'output_lot_id'];
       expect(sql).toContain(`JOIN lot_link k ON k.${from} = w.lot_id`);
       expect(sql).toContain(`SELECT k.${to}, w.depth + 1`);
+    }
+  });
+
+  it('SQL Server: the statement compiles through knex with every value bound', async () => {
+    const knex = knexFactory({ client: 'mssql' });
+    try {
+      for (const direction of ['backward', 'forward'] as const) {
+        const compiled = compileSql(genealogySql('mssql', direction), { lot: "X' OR 1=1 --", maxDepth: 7, maxRows: 1000 });
+        const native = knex.raw(compiled.sql, compiled.bindings as never[]).toSQL().toNative();
+        expect(native.bindings).toEqual(["X' OR 1=1 --", 7, 1000]);
+        expect(native.sql).toContain('WHERE l.code = @p0');
+        expect(native.sql).toContain('w.depth < @p1');
+        expect(native.sql).toContain('SELECT TOP (@p2) lot_id, depth, path, cyc FROM walk');
+        expect(native.sql).not.toContain("X'");
+      }
+    } finally {
+      await knex.destroy();
     }
   });
 
