@@ -220,6 +220,22 @@ describe.each(targets)('genealogy on $label', (target) => {
     }
   });
 
+  it.skipIf(skip)('the walk-row guard cuts a path-enumerating walk (SQLite, SQL Server) and says so', async () => {
+    const p = plants[0]!;
+    const root = p.cycleFeeds;
+    const full = closure(p, root, 'backward');
+    const g = await traceGenealogy(db, root, { direction: 'backward', maxRows: 3 });
+    if (target.dialect === 'sqlite' || target.dialect === 'mssql') {
+      expect(g.truncated).toBe(true);
+      expect(g.lots.length).toBeLessThan(full.depths.size);
+      for (const l of g.lots) expect(l.depth).toBe(full.depths.get(l.lot));
+      for (const e of g.edges) expect(full.edges.has(`${e.input}>${e.output}`)).toBe(true);
+    } else {
+      // PostgreSQL and MariaDB keep one row per lot and depth: no guard needed, none applied.
+      expectMatches(p, g, root, 'backward');
+    }
+  });
+
   it.skipIf(skip)('an unknown lot is LOT_NOT_FOUND', async () => {
     await expect(traceGenealogy(db, "NOPE' OR '1'='1", { direction: 'backward' })).rejects.toMatchObject({
       code: 'LOT_NOT_FOUND',

@@ -108,7 +108,7 @@ export async function traceGenealogy(db: DataSource, lot: string, opts: TraceOpt
       .filter(Boolean)
       .map((id) => codeOf.get(Number(id)) ?? `#${id}`);
 
-  const lots = reached.map((r) => toLot(r, pathCodes(r.path)));
+  const lots = reached.map((r) => toLot(r, pathCodes(r.path))).sort((a, b) => a.depth - b.depth || cmp(a.lot, b.lot));
   const root = lots.find((l) => l.depth === 0)!;
 
   let truncated = reached.some((r) => r.walked !== null && r.walked !== undefined && Number(r.walked) >= maxRows);
