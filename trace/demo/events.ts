@@ -10,7 +10,28 @@ import { Random } from './random.js';
  * incident's resin was compounded), alarms where samples left their spec, inspections and shipments.
  */
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const DAY_MS = 86_400_000;
+let cachedDay = NaN;
+let cachedPrefix = '';
+const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const p3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/** `new Date(ms).toISOString()`, faster: the date part is cached (a plant's times come roughly in order). */
+export function iso(ms: number): string {
+  const t = Math.floor(ms);
+  const day = Math.floor(t / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  let r = t - day * DAY_MS;
+  const h = Math.floor(r / 3_600_000);
+  r -= h * 3_600_000;
+  const m = Math.floor(r / 60_000);
+  r -= m * 60_000;
+  const sec = Math.floor(r / 1000);
+  return `${cachedPrefix}${p2(h)}:${p2(m)}:${p2(sec)}.${p3(r - sec * 1000)}Z`;
+}
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
