@@ -80,7 +80,7 @@ function summary(plant: DemoPlant, r: LoadResult & { db: string }, seconds: numb
   return [
     `Demo plant (seed "${plant.options.seed}") into ${r.db}:`,
     `  ${fmt(c.lots)} lots (${fmt(c.raw)} raw, ${fmt(c.intermediate)} intermediate, ${fmt(c.finished)} finished), ${fmt(c.operations)} operations, ${fmt(c.shipments)} shipments`,
-    `  ${fmt(r.events)} events in ${seconds.toFixed(1)} s (${fmt(rate)} events/s); ${stored}`,
+    `  ${fmt(r.events)} events in ${seconds.toFixed(1)} s (stored at ${fmt(rate)} events/s); ${stored}`,
     '',
     `Planted incident: supplier lot ${i.supplierLot} of ${i.material} from ${i.supplier} (their lot ${i.vendorLot})`,
     `  pushed ${i.parameter} above its USL on ${list(i.equipment)} (alarms raised, inspections failed)`,
