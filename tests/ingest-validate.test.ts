@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTraceReportError, type TraceReportError } from '../datasources/errors.js';
 import { ingestFiles, MAX_REPORTED_ERRORS } from '../trace/ingest/ingest.js';
 import { readNdjsonLines } from '../trace/ingest/read-ndjson.js';
+import { traceEvent } from '../trace/ingest/events.js';
+import { acceptSample } from '../trace/ingest/fast-sample.js';
 import { validateLine } from '../trace/ingest/validate.js';
 import { openTraceStore } from '../trace/store.js';
 
@@ -83,6 +85,45 @@ describe('validateLine', () => {
   it('accepts valid events and normalises codes (trimmed), keeping times as given', () => {
     const r = validateLine(j({ ...sample, equipment: ' MIX-1 ', ts: '2026-03-01T09:00:00.5+01:00', quality: 'good' }));
     expect(r).toEqual({ ok: true, event: { ...sample, ts: '2026-03-01T09:00:00.5+01:00', quality: 'good' } });
+  });
+});
+
+describe('sample fast path', () => {
+  // Variants around a plain sample; the fast path may decline any of them, but what it accepts zod must accept, with the same data.
+  const times = [
+    '2026-03-01T08:00:00Z', '2026-03-01T08:00:00.123Z', '2026-03-01T08:00:00.1234567Z', '2024-02-29T23:59:59Z', '2023-02-29T00:00:00Z',
+    '2100-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-13-01T00:00:00Z', '2026-00-10T00:00:00Z', '2026-03-01T24:00:00Z',
+    '2026-03-01T08:60:00Z', '2026-03-01T08:00:60Z', '2026-03-01T08:00:00.Z', '2026-03-01T08:00:00+01:00', '2026-03-01 08:00:00Z', '0999-12-31T00:00:00Z',
+    '2026-03-01T08:00:00z', '2026-3-01T08:00:00Z', '2026-03-01T08:00Z', '-026-03-01T08:00:00Z', '2026-03-01T0-:00:00Z',
+  ];
+  const texts = ['MIX-1', ' MIX-1', 'MIX-1 ', '', ' ', 'X'.repeat(64), 'X'.repeat(65), 'Mélange', 'A\u00a0', 'tab\t', 'ok'];
+  const values: unknown[] = [0, -1.5, 1e300, '1', null, true, Number.NaN];
+  const variants: Array<Record<string, unknown>> = [];
+  for (const ts of times) variants.push({ ...sample, ts });
+  for (const t of texts) {
+    variants.push({ ...sample, equipment: t });
+    variants.push({ ...sample, parameter: t });
+    variants.push({ ...sample, id: t });
+  }
+  for (const value of values) variants.push({ ...sample, value });
+  for (const quality of ['good', 'uncertain', 'bad', 'ok', null, 1]) variants.push({ ...sample, quality });
+  variants.push({ ...sample, id: 'I'.repeat(128) }, { ...sample, id: 'I'.repeat(129) }, { ...sample, extra: 1 }, { ...sample, type: 'Sample' });
+  const { value: _v, ...noValue } = sample;
+  variants.push(noValue, JSON.parse('{"__proto__":1,"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}'));
+
+  it.each(variants.map((v) => [JSON.stringify(v), v]))('agrees with the schema on %s', (_label, v) => {
+    const fast = acceptSample(v as Record<string, unknown>);
+    const zod = traceEvent.safeParse(v);
+    if (fast) {
+      expect(zod.success).toBe(true);
+      expect(fast).toEqual(zod.data);
+    }
+  });
+
+  it('takes plain samples (the bulk of real inputs)', () => {
+    expect(acceptSample({ ...sample })).toEqual(sample);
+    expect(acceptSample({ ...sample, ts: '2026-03-01T08:00:00.123Z', quality: 'bad' })).toBeDefined();
+    expect(acceptSample({ ...sample, ts: '2024-02-29T08:00:00Z' })).toBeDefined();
   });
 });
 

@@ -5,7 +5,7 @@ import { TraceReportError } from '../../datasources/errors.js';
 import type { TraceEvent } from './events.js';
 import { checkInputsReadable, readNdjsonChunks, spoolStdin, STDIN_LABEL } from './read-ndjson.js';
 import { validateLine, type FieldError } from './validate.js';
-import { createEventWriter, DEFAULT_BATCH_SIZE } from './writer.js';
+import { createEventWriter, DEFAULT_BATCH_SIZE, type WriteResult } from './writer.js';
 
 export interface IngestError {
   file: string;
@@ -100,8 +100,26 @@ export async function ingestFiles(db: DataSource, files: string[], opts: IngestF
 
     // Pass 2: write.
     opts.onPhase?.('write', summary.read);
-    const batcher = new Batcher(db, batchSize);
-    let done = 0;
+    const r = await writeValidatedInputs(db, inputs, labels, batchSize, opts.onProgress);
+    summary.written = r.written;
+    summary.duplicates = r.duplicates;
+    return summary;
+  } finally {
+    cleanup?.();
+  }
+}
+
+/** Pass 2 of the default mode: re-reads inputs that validated and writes them (a line that changed meanwhile stops it). */
+async function writeValidatedInputs(
+  db: DataSource,
+  inputs: string[],
+  labels: string[],
+  batchSize: number,
+  onProgress: ((linesDone: number) => void) | undefined,
+): Promise<WriteResult> {
+  const batcher = new Batcher(db, batchSize);
+  let done = 0;
+  try {
     for await (const chunk of readNdjsonChunks(inputs, { labels })) {
       for (const l of chunk) {
         const r = validateLine(l.text);
@@ -115,15 +133,13 @@ export async function ingestFiles(db: DataSource, files: string[], opts: IngestF
         await batcher.add(r.event);
       }
       done += chunk.length;
-      opts.onProgress?.(done);
+      onProgress?.(done);
     }
-    await batcher.flush();
-    summary.written = batcher.written;
-    summary.duplicates = batcher.duplicates;
-    return summary;
+    await batcher.finish();
   } finally {
-    cleanup?.();
+    await batcher.abandon();
   }
+  return { written: batcher.written, duplicates: batcher.duplicates };
 }
 
 /**
@@ -136,12 +152,16 @@ export async function ingestEvents(
   opts: { batchSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<{ written: number; duplicates: number }> {
   const batcher = new Batcher(db, checkBatchSize(opts.batchSize), opts.onProgress);
-  if (Symbol.iterator in events) {
-    for (const e of events as Iterable<TraceEvent>) await batcher.add(e);
-  } else {
-    for await (const e of events) await batcher.add(e);
+  try {
+    if (Symbol.iterator in events) {
+      for (const e of events as Iterable<TraceEvent>) await batcher.add(e);
+    } else {
+      for await (const e of events) await batcher.add(e);
+    }
+    await batcher.finish();
+  } finally {
+    await batcher.abandon();
   }
-  await batcher.flush();
   return { written: batcher.written, duplicates: batcher.duplicates };
 }
 
@@ -161,6 +181,7 @@ class Batcher {
   written = 0;
   duplicates = 0;
   private batch: TraceEvent[] = [];
+  private pending: Promise<WriteResult> | undefined;
   private readonly writer;
 
   constructor(
@@ -176,14 +197,41 @@ class Batcher {
     if (this.batch.length >= this.size) await this.flush();
   }
 
+  /**
+   * Starts writing the current batch and returns once the previous one is done: the next batch is read and
+   * parsed while the database works on this one (server databases), and batches still commit in order.
+   */
   async flush(): Promise<void> {
+    await this.settle();
     if (!this.batch.length) return;
     const batch = this.batch;
     this.batch = [];
-    const r = await this.writer.write(batch);
+    const p = this.writer.write(batch);
+    p.catch(() => undefined); // awaited (and thrown) by the next settle()
+    this.pending = p;
+  }
+
+  /** Waits for the batch in flight. */
+  async settle(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    const r = await p;
     this.written += r.written;
     this.duplicates += r.duplicates;
     this.onProgress?.(this.written + this.duplicates);
+  }
+
+  /** After a failure elsewhere: lets the batch in flight end (committed or rolled back) before the caller closes the store. */
+  async abandon(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    this.pending = undefined;
+  }
+
+  /** Writes what is left and waits for it. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.settle();
   }
 }
 
@@ -212,8 +260,9 @@ async function ingestSkippingInvalid(db: DataSource, files: string[], labels: st
       }
       opts.onProgress?.(summary.read);
     }
-    await batcher.flush();
+    await batcher.finish();
   } finally {
+    await batcher.abandon();
     await rejects.close();
   }
   summary.written = batcher.written;

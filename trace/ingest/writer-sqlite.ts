@@ -47,7 +47,8 @@ export function createSqliteWriter(db: DataSource): EventWriter {
             written++;
             if (e.type === 'sample') {
               // The bulk of real volumes: no intermediate rows.
-              s.insert.sample.run(resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment }), e.parameter, utc(e.ts), e.value, e.quality ?? null);
+              const equipment = ids.get('equipment', e.equipment) ?? resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment });
+              s.insert.sample.run(equipment, e.parameter, utc(e.ts), e.value, e.quality ?? null);
               continue;
             }
             for (const row of eventRows(e)) {
