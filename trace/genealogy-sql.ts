@@ -41,13 +41,17 @@ const LOT_COLUMNS = `l.code AS code, l.qty AS qty, l.uom AS uom, l.status AS sta
        l.placeholder AS placeholder, m.code AS material, m.name AS material_name, m.kind AS kind,
        s.code AS supplier, wo.code AS work_order`;
 
-const LOT_JOINS = `JOIN lot l ON l.id = r.lot_id
+const lotJoins = (join: string) => `${join} lot l ON l.id = r.lot_id
   LEFT JOIN material m ON m.id = l.material_id
   LEFT JOIN supplier s ON s.id = l.supplier_id
   LEFT JOIN work_order wo ON wo.id = l.work_order_id`;
 
-/** The ranking and final select, shared by every dialect (window functions outside recursion are everywhere). */
-function finalSelect(source: string, walked: string, tail = ''): string {
+/**
+ * The ranking and final select, shared by every dialect (window functions outside recursion are
+ * everywhere). SQLite joins with CROSS JOIN, which fixes the walk as the outer loop: with the row guard
+ * bound rather than literal its planner cannot size the walk and would scan the lot table instead.
+ */
+function finalSelect(source: string, walked: string, tail = '', join = 'JOIN'): string {
   return `ranked AS (
   SELECT w.lot_id, w.depth, w.path, w.cyc, ${walked} AS walked,
          ROW_NUMBER() OVER (PARTITION BY w.lot_id, w.cyc ORDER BY w.depth, w.path) AS rn
@@ -56,7 +60,7 @@ function finalSelect(source: string, walked: string, tail = ''): string {
 SELECT r.lot_id AS lot_id, r.depth AS depth, r.path AS path, r.cyc AS cyc, r.walked AS walked,
        ${LOT_COLUMNS}
 FROM ranked r
-  ${LOT_JOINS}
+  ${lotJoins(join)}
 WHERE r.rn = 1 OR r.cyc = 1
 ORDER BY r.cyc, r.depth, l.code${tail}`;
 }
@@ -74,7 +78,7 @@ function sqliteSql(direction: Direction): string {
   WHERE w.cyc = 0 AND w.depth < :maxDepth
   LIMIT :maxRows
 ),
-${finalSelect('walk', 'COUNT(*) OVER ()')}`;
+${finalSelect('walk', 'COUNT(*) OVER ()', '', 'CROSS JOIN')}`;
 }
 
 /** PostgreSQL: text path, strpos() for the cycle test, one non-cyclic row per (lot, depth) per step. */
