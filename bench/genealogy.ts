@@ -2,22 +2,23 @@
  * Genealogy and trace-detail latency on a demo plant (DESIGN §10: genealogy p95 < 50 ms, genealogy +
  * detail p95 < 300 ms on 1,000,000 lots, SQLite and PostgreSQL).
  *
- *   node dist/bench/genealogy.js --db URL [--lots 1000000] [--runs 200] [--seed S] [--samples N] [--json]
+ *   node dist/bench/genealogy.js --db URL [--lots 1000000] [--runs 200] [--seed S] [--samples N] [--analyze] [--json]
  *
  * When the store has no lots the demo plant is generated into it first (timed: events/s). Then, with
  * lots picked at random (seeded) from the store: backward genealogy of finished lots, forward genealogy
  * of raw lots, and genealogy + detail of finished lots. Prints p50/p95/p99/max ms and genealogy sizes.
+ * `--analyze` refreshes the planner statistics first (a store loaded by other means may have none yet).
  */
 import type { DataSource } from '../datasources/data-source.js';
 import { demoPlant } from '../trace/demo/index.js';
-import { loadDemoPlant } from '../trace/demo/load.js';
+import { loadDemoPlant, refreshStatistics } from '../trace/demo/load.js';
 import { Random } from '../trace/demo/random.js';
 import { traceDetail } from '../trace/detail.js';
 import { traceGenealogy } from '../trace/genealogy.js';
 import { openTraceStore } from '../trace/store.js';
 import { fmt, ms, parseArgs, stats, table, type Stats } from './common.js';
 
-const args = parseArgs(process.argv.slice(2), { db: 'string', lots: 'number', runs: 'number', seed: 'string', samples: 'number', warmup: 'number', json: 'flag' });
+const args = parseArgs(process.argv.slice(2), { db: 'string', lots: 'number', runs: 'number', seed: 'string', samples: 'number', warmup: 'number', json: 'flag', analyze: 'flag' });
 const dbUrl = String(args.db ?? 'data/bench-genealogy.sqlite');
 const lots = Number(args.lots ?? 1_000_000);
 const runs = Number(args.runs ?? 200);
@@ -93,6 +94,11 @@ async function main(): Promise<void> {
   const db = await openTraceStore(dbUrl, { statementTimeoutMs: 600_000 });
   try {
     const generated = await generateIfEmpty(db);
+    if (args.analyze && !generated) {
+      const t = performance.now();
+      await refreshStatistics(db);
+      log(`statistics refreshed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
     const [count] = await db.query<{ n: number }>('select count(*) as n from lot');
     const storeLots = Number(count!.n);
     const rng = new Random(`${seed}/bench`);
