@@ -165,6 +165,12 @@ describe('trace detail SQL', () => {
       expect(alarmsSql(dialect)).toMatch(/a\.raised_at <= COALESCE\(o\.ended_at, /);
       expect(parameterSummarySql(dialect) + alarmsSql(dialect)).not.toMatch(/IS NULL OR/);
     }
+    // PostgreSQL and SQL Server read samples and alarms per operation through a correlated subquery.
+    expect(parameterSummarySql('postgres')).toContain('CROSS JOIN LATERAL (');
+    expect(alarmsSql('postgres')).toMatch(/CROSS JOIN LATERAL \([\s\S]*OFFSET 0\s*\) a/);
+    expect(parameterSummarySql('mssql')).toContain('CROSS APPLY (');
+    expect(alarmsSql('mssql')).toContain('CROSS APPLY (');
+    expect(parameterSummarySql('mssql') + alarmsSql('mssql')).not.toMatch(/LATERAL|OFFSET/);
     const knex = knexFactory({ client: 'mssql' });
     try {
       for (const sql of [parameterSummarySql('mssql'), alarmsSql('mssql')]) {

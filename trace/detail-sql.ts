@@ -26,11 +26,16 @@ function endOf(dialect: Dialect, column: string): string {
 
 export const LOTS_BY_CODE_SQL = `SELECT l.id AS id, l.code AS code FROM lot l WHERE l.code IN (:codes)`;
 
-export const OPERATIONS_SQL = `SELECT o.id AS op_id, o.lot_id AS lot_id, o.code AS operation, o.step_seq AS step, wo.code AS work_order,
+/*
+ * Work orders (one per few lots) are looked up with scalar subqueries, an index lookup per row: with an
+ * id list whose size it misjudges (stale statistics during a bulk load) PostgreSQL otherwise hashes the
+ * whole work_order table. Equipment and personnel are small tables and are joined.
+ */
+export const OPERATIONS_SQL = `SELECT o.id AS op_id, o.lot_id AS lot_id, o.code AS operation, o.step_seq AS step,
+       (SELECT wo.code FROM work_order wo WHERE wo.id = o.work_order_id) AS work_order,
        e.code AS equipment, e.name AS equipment_name, p.code AS operator, p.name AS operator_name,
        o.started_at AS started_at, o.ended_at AS ended_at, o.result AS result
 FROM operation o
-  LEFT JOIN work_order wo ON wo.id = o.work_order_id
   LEFT JOIN equipment e ON e.id = o.equipment_id
   LEFT JOIN personnel p ON p.id = o.operator_id
 WHERE o.lot_id IN (:ids)`;
@@ -68,9 +73,8 @@ export function parameterSummarySql(dialect: Dialect): string {
   const recursive = dialect === 'mssql' ? '' : 'RECURSIVE ';
   return `WITH ${recursive}ops AS (
   SELECT o.id AS op_id, o.equipment_id AS equipment_id, o.started_at AS started_at, o.ended_at AS ended_at,
-         o.step_seq AS step_seq, wo.route_id AS route_id
+         o.step_seq AS step_seq, (SELECT wo.route_id FROM work_order wo WHERE wo.id = o.work_order_id) AS route_id
   FROM operation o
-    LEFT JOIN work_order wo ON wo.id = o.work_order_id
   WHERE o.lot_id IN (:ids) AND o.equipment_id IS NOT NULL AND o.started_at IS NOT NULL
 ),
 eq AS (
@@ -85,17 +89,43 @@ op_params AS (
   SELECT ops.op_id, ps.parameter
   FROM ops JOIN parameter_spec ps ON ps.route_id = ops.route_id AND ps.step_seq = ops.step_seq
 )
-SELECT op.op_id AS op_id, op.parameter AS parameter, COUNT(s.value) AS n, MIN(s.value) AS min_value,
-       AVG(s.value) AS avg_value, MAX(s.value) AS max_value,
-       ps.lsl AS lsl, ps.target AS target, ps.usl AS usl, ps.unit AS unit,
-       SUM(CASE WHEN s.value < ps.lsl OR s.value > ps.usl THEN 1 ELSE 0 END) AS out_of_spec
+${summarySelect(dialect)}`;
+}
+
+/**
+ * The final select of the parameter summary. PostgreSQL (LATERAL) and SQL Server (CROSS APPLY) aggregate
+ * each (operation, parameter) in a correlated subquery: always an index range on sample's key, whatever
+ * the planner estimates for the CTEs (with a plain join PostgreSQL may hash the whole sample table).
+ * SQLite and MariaDB (no LATERAL) join and group; their planners walk the key from the operation rows.
+ */
+function summarySelect(dialect: Dialect): string {
+  const window = `s.equipment_id = ops.equipment_id AND s.parameter = op.parameter
+     AND s.ts >= ops.started_at AND s.ts <= ${endOf(dialect, 'ops.ended_at')}`;
+  const aggregates = `COUNT(s.value) AS n, MIN(s.value) AS min_value, AVG(s.value) AS avg_value, MAX(s.value) AS max_value,
+       SUM(CASE WHEN s.value < ps.lsl OR s.value > ps.usl THEN 1 ELSE 0 END) AS out_of_spec`;
+  const specJoin = `LEFT JOIN parameter_spec ps
+    ON ps.route_id = ops.route_id AND ps.step_seq = ops.step_seq AND ps.parameter = op.parameter`;
+  if (dialect === 'postgres' || dialect === 'mssql') {
+    const apply = dialect === 'postgres' ? 'CROSS JOIN LATERAL' : 'CROSS APPLY';
+    return `SELECT op.op_id AS op_id, op.parameter AS parameter, agg.n AS n, agg.min_value AS min_value, agg.avg_value AS avg_value,
+       agg.max_value AS max_value, ps.lsl AS lsl, ps.target AS target, ps.usl AS usl, ps.unit AS unit, agg.out_of_spec AS out_of_spec
 FROM op_params op
   JOIN ops ON ops.op_id = op.op_id
-  LEFT JOIN parameter_spec ps
-    ON ps.route_id = ops.route_id AND ps.step_seq = ops.step_seq AND ps.parameter = op.parameter
+  ${specJoin}
+  ${apply} (
+    SELECT ${aggregates}
+    FROM sample s
+    WHERE ${window}
+  ) agg
+WHERE agg.n > 0 OR ps.id IS NOT NULL`;
+  }
+  return `SELECT op.op_id AS op_id, op.parameter AS parameter, ${aggregates},
+       ps.lsl AS lsl, ps.target AS target, ps.usl AS usl, ps.unit AS unit
+FROM op_params op
+  JOIN ops ON ops.op_id = op.op_id
+  ${specJoin}
   LEFT JOIN sample s
-    ON s.equipment_id = ops.equipment_id AND s.parameter = op.parameter
-   AND s.ts >= ops.started_at AND s.ts <= ${endOf(dialect, 'ops.ended_at')}
+    ON ${window}
 GROUP BY op.op_id, op.parameter, ps.id, ps.lsl, ps.target, ps.usl, ps.unit
 HAVING COUNT(s.value) > 0 OR ps.id IS NOT NULL`;
 }
@@ -106,13 +136,32 @@ FROM inspection i
   LEFT JOIN personnel p ON p.id = i.inspector_id
 WHERE i.lot_id IN (:ids)`;
 
-/** Alarms on an operation's equipment raised from its start to its end (a running operation: since its start). */
+/**
+ * Alarms on an operation's equipment raised from its start to its end (a running operation: since its
+ * start). PostgreSQL and SQL Server read them per operation in a correlated subquery (an index range on
+ * alarm (equipment_id, raised_at)); on PostgreSQL `OFFSET 0` keeps the planner from flattening it back
+ * into a join that may hash the whole alarm table. SQLite and MariaDB join.
+ */
 export function alarmsSql(dialect: Dialect): string {
-  return `SELECT o.lot_id AS lot_id, o.code AS operation, a.rule AS rule, e.code AS equipment, a.parameter AS parameter,
-       a.value AS value, a.limit_value AS limit_value, a.severity AS severity, a.raised_at AS raised_at, a.cleared_at AS cleared_at
+  const during = `a.equipment_id = o.equipment_id AND a.raised_at >= o.started_at AND a.raised_at <= ${endOf(dialect, 'o.ended_at')}`;
+  const columns = (equipment: string) => `o.lot_id AS lot_id, o.code AS operation, a.rule AS rule, ${equipment} AS equipment, a.parameter AS parameter,
+       a.value AS value, a.limit_value AS limit_value, a.severity AS severity, a.raised_at AS raised_at, a.cleared_at AS cleared_at`;
+  if (dialect === 'postgres' || dialect === 'mssql') {
+    const apply = dialect === 'postgres' ? 'CROSS JOIN LATERAL' : 'CROSS APPLY';
+    return `SELECT ${columns('a.equipment')}
 FROM operation o
-  JOIN alarm a
-    ON a.equipment_id = o.equipment_id AND a.raised_at >= o.started_at AND a.raised_at <= ${endOf(dialect, 'o.ended_at')}
+  ${apply} (
+    SELECT a.rule AS rule, e.code AS equipment, a.parameter AS parameter, a.value AS value, a.limit_value AS limit_value,
+           a.severity AS severity, a.raised_at AS raised_at, a.cleared_at AS cleared_at
+    FROM alarm a
+      LEFT JOIN equipment e ON e.id = a.equipment_id
+    WHERE ${during}${dialect === 'postgres' ? '\n    OFFSET 0' : ''}
+  ) a
+WHERE o.lot_id IN (:ids)`;
+  }
+  return `SELECT ${columns('e.code')}
+FROM operation o
+  JOIN alarm a ON ${during}
   LEFT JOIN equipment e ON e.id = a.equipment_id
 WHERE o.lot_id IN (:ids)`;
 }

@@ -2,6 +2,7 @@ import type { DataSource, Row } from '../datasources/data-source.js';
 import { TraceReportError } from '../datasources/errors.js';
 import { alarmsSql, INSPECTIONS_SQL, LOTS_BY_CODE_SQL, OPERATIONS_SQL, parameterSummarySql } from './detail-sql.js';
 import { chunks, isoTime, num, str } from './genealogy-values.js';
+import { withTraceSession, type TraceQuery } from './genealogy-session.js';
 
 export interface ParameterSummary {
   parameter: string;
@@ -73,9 +74,13 @@ export interface LotDetail {
 export async function traceDetail(db: DataSource, lots: string[]): Promise<LotDetail[]> {
   const codes = [...new Set(lots)];
   if (codes.length === 0) return [];
+  return withTraceSession(db, (query) => details(db, query, codes));
+}
+
+async function details(db: DataSource, query: TraceQuery, codes: string[]): Promise<LotDetail[]> {
   const idOf = new Map<string, number>();
   for (const part of chunks(codes)) {
-    for (const r of await db.query(LOTS_BY_CODE_SQL, { codes: part })) idOf.set(String(r.code), Number(r.id));
+    for (const r of await query(LOTS_BY_CODE_SQL, { codes: part })) idOf.set(String(r.code), Number(r.id));
   }
   const missing = codes.filter((c) => !idOf.has(c));
   if (missing.length) {
@@ -91,10 +96,10 @@ export async function traceDetail(db: DataSource, lots: string[]): Promise<LotDe
   for (const part of chunks([...details.keys()])) {
     const params = { ids: part };
     const [ops, summaries, inspections, alarms] = await Promise.all([
-      db.query(OPERATIONS_SQL, params),
-      db.query(summarySql, params),
-      db.query(INSPECTIONS_SQL, params),
-      db.query(alarmsSql(db.dialect), params),
+      query(OPERATIONS_SQL, params),
+      query(summarySql, params),
+      query(INSPECTIONS_SQL, params),
+      query(alarmsSql(db.dialect), params),
     ]);
     for (const r of ops) {
       const op = toOperation(r);

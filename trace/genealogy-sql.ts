@@ -166,20 +166,21 @@ export function genealogySql(dialect: Dialect, direction: Direction): string {
   }
 }
 
-/** Links out of the given lots in the walk direction, with both lot codes. `:ids` is a bound list. */
+/**
+ * Links out of the given lots in the walk direction (`:ids`, a bound list), as lot ids: the caller knows
+ * the codes of the lots it reached. The operation code is a scalar subquery, an index lookup per link
+ * whatever the planner thinks of the id list.
+ */
 export function edgesSql(direction: Direction): string {
   const { from } = linkColumns(direction);
-  return `SELECT k.${from} AS from_id, i.code AS input, o.code AS output, k.qty AS qty, op.code AS operation, k.at AS at
+  return `SELECT k.input_lot_id AS input_id, k.output_lot_id AS output_id, k.qty AS qty, k.at AS at,
+       (SELECT op.code FROM operation op WHERE op.id = k.operation_id) AS operation
 FROM lot_link k
-  JOIN lot i ON i.id = k.input_lot_id
-  JOIN lot o ON o.id = k.output_lot_id
-  LEFT JOIN operation op ON op.id = k.operation_id
 WHERE k.${from} IN (:ids)`;
 }
 
-/** Shipments of the given lots, with the customer. `:ids` is a bound list. */
-export const SHIPMENTS_SQL = `SELECT l.code AS lot, c.code AS customer, c.name AS customer_name, sh.qty AS qty, sh.at AS at, sh.order_ref AS order_ref
+/** Shipments of the given lots (`:ids`, a bound list), with the customer. */
+export const SHIPMENTS_SQL = `SELECT sh.lot_id AS lot_id, c.code AS customer, c.name AS customer_name, sh.qty AS qty, sh.at AS at, sh.order_ref AS order_ref
 FROM shipment sh
-  JOIN lot l ON l.id = sh.lot_id
   JOIN customer c ON c.id = sh.customer_id
 WHERE sh.lot_id IN (:ids)`;

@@ -2,6 +2,7 @@ import type { DataSource, Row } from '../datasources/data-source.js';
 import { TraceReportError } from '../datasources/errors.js';
 import { genealogySql, edgesSql, SHIPMENTS_SQL, MAX_DEPTH, type Direction } from './genealogy-sql.js';
 import { bool, chunks, isoTime, num, str } from './genealogy-values.js';
+import { withTraceSession, type TraceQuery } from './genealogy-session.js';
 
 export { genealogySql, MAX_DEPTH, type Direction } from './genealogy-sql.js';
 
@@ -88,9 +89,13 @@ export async function traceGenealogy(db: DataSource, lot: string, opts: TraceOpt
     throw new TraceReportError('ARGUMENT_INVALID', `maxRows must be a whole number ≥ 1, got ${maxRows}`);
   }
 
+  return withTraceSession(db, (query) => walk(db, query, lot, direction, maxDepth, maxRows));
+}
+
+async function walk(db: DataSource, query: TraceQuery, lot: string, direction: Direction, maxDepth: number, maxRows: number): Promise<Genealogy> {
   const params: Record<string, string | number> = { lot, maxDepth };
   if (db.dialect === 'sqlite' || db.dialect === 'mssql') params.maxRows = maxRows;
-  const rows = await db.query(genealogySql(db.dialect, direction), params);
+  const rows = await query(genealogySql(db.dialect, direction), params);
   const reached = rows.filter((r) => num(r.cyc) === 0);
   if (reached.length === 0) {
     throw new TraceReportError('LOT_NOT_FOUND', `lot ${lot} not found`, { lot });
@@ -118,20 +123,23 @@ export async function traceGenealogy(db: DataSource, lot: string, opts: TraceOpt
   const edges: Array<GenealogyEdge & { fromDepth: number }> = [];
   const ids = reached.map((r) => Number(r.lot_id));
   for (const part of chunks(ids)) {
-    for (const e of await db.query(edgesSql(direction), { ids: part })) {
-      if (frontier.has(Number(e.from_id))) {
+    for (const e of await query(edgesSql(direction), { ids: part })) {
+      const [fromId, toId] = direction === 'backward' ? [Number(e.output_id), Number(e.input_id)] : [Number(e.input_id), Number(e.output_id)];
+      if (frontier.has(fromId)) {
         truncated = true;
         continue;
       }
-      const input = String(e.input);
-      const output = String(e.output);
-      const from = direction === 'backward' ? output : input;
-      const to = direction === 'backward' ? input : output;
-      if (!depthOf.has(to)) {
+      if (!codeOf.has(toId)) {
         truncated = true; // the row guard stopped the walk before this link was followed
         continue;
       }
-      const edge: GenealogyEdge & { fromDepth: number } = { input, output, qty: num(e.qty), fromDepth: depthOf.get(from) ?? 0 };
+      const from = codeOf.get(fromId)!;
+      const edge: GenealogyEdge & { fromDepth: number } = {
+        input: codeOf.get(Number(e.input_id))!,
+        output: codeOf.get(Number(e.output_id))!,
+        qty: num(e.qty),
+        fromDepth: depthOf.get(from) ?? 0,
+      };
       if (e.operation !== null && e.operation !== undefined) edge.operation = String(e.operation);
       const at = isoTime(e.at);
       if (at) edge.at = at;
@@ -143,7 +151,7 @@ export async function traceGenealogy(db: DataSource, lot: string, opts: TraceOpt
   const shipments: Shipment[] = [];
   if (direction === 'forward') {
     for (const part of chunks(ids)) {
-      for (const s of await db.query(SHIPMENTS_SQL, { ids: part })) shipments.push(toShipment(s));
+      for (const s of await query(SHIPMENTS_SQL, { ids: part })) shipments.push(toShipment(s, codeOf.get(Number(s.lot_id))!));
     }
     shipments.sort((a, b) => (depthOf.get(a.lot)! - depthOf.get(b.lot)!) || cmp(a.lot, b.lot) || cmp(a.at ?? '', b.at ?? '') || cmp(a.customer, b.customer));
   }
@@ -188,9 +196,9 @@ function toLot(r: Row, path: string[]): GenealogyLot {
   return lot;
 }
 
-function toShipment(s: Row): Shipment {
+function toShipment(s: Row, lot: string): Shipment {
   const out: Shipment = {
-    lot: String(s.lot),
+    lot,
     customer: String(s.customer),
     customerName: str(s.customer_name),
     qty: num(s.qty),
