@@ -170,7 +170,7 @@ describe('trace detail SQL', () => {
     expect(alarmsSql('postgres')).toMatch(/CROSS JOIN LATERAL \([\s\S]*OFFSET 0\s*\) a/);
     expect(parameterSummarySql('mssql')).toContain('CROSS APPLY (');
     expect(alarmsSql('mssql')).toContain('CROSS APPLY (');
-    expect(parameterSummarySql('mssql') + alarmsSql('mssql')).not.toMatch(/LATERAL|OFFSET/);
+    expect(parameterSummarySql('mssql') + alarmsSql('mssql')).not.toMatch(/LATERAL|OFFSET 0/);
     const knex = knexFactory({ client: 'mssql' });
     try {
       for (const sql of [parameterSummarySql('mssql'), alarmsSql('mssql')]) {
