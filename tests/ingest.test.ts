@@ -193,6 +193,21 @@ describe.each(targets)('ingest on $label', (target) => {
     expect(await counts()).toEqual(before);
   });
 
+  it.skipIf(!!target.unavailable)('a sample repeating a stored equipment, parameter and time under a new id keeps the first value', async () => {
+    const before = await counts();
+    const again = [
+      { type: 'sample', id: 's1-again', equipment: 'MIX-1', parameter: 'temp', ts: '2026-03-01T09:00:00+01:00', value: 99 },
+      { type: 'sample', id: 's3', equipment: 'MIX-1', parameter: 'temp', ts: '2026-03-01T08:00:09Z', value: 80 },
+    ];
+    const r = cli([file('repeat.ndjson', ndjson(again)), '--db', tdb.url]);
+    expect(r.stdout).toMatch(/: 2 read, 2 written, 0 duplicates, 0 invalid/);
+    const after = await counts();
+    expect(after.ingest_event).toBe(before.ingest_event! + 2);
+    expect(after.sample).toBe(before.sample! + 1);
+    const rows = await db.query("select value from sample where parameter = 'temp' order by ts");
+    expect(rows.map((x) => x.value)).toEqual([81.2, 81.4, 80]);
+  });
+
   it.skipIf(!!target.unavailable)('a file with one bad line writes nothing, exits 2 and names the line and field', async () => {
     const before = await counts();
     const events: object[] = [

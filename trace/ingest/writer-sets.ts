@@ -159,7 +159,26 @@ class Batch {
       await this.resolve(rows);
       let bound = rows.map((r) => this.bind(r));
       if (spec.conflict) bound = uniqueOn(bound, spec.columns, spec.conflict);
-      await this.run(this.s.insert(table, spec.columns, bound, spec.conflict));
+      if (spec.conflict && this.dialect === 'postgres') await this.insertExpectingNoConflict(table, spec.columns, bound, spec.conflict);
+      else await this.run(this.s.insert(table, spec.columns, bound, spec.conflict));
+    }
+  }
+
+  /**
+   * PostgreSQL: a plain INSERT is much cheaper than ON CONFLICT's speculative insertion, and samples of new
+   * events rarely repeat a stored (equipment, parameter, ts). Try it under a savepoint; on a unique violation,
+   * go back and insert with ON CONFLICT DO NOTHING.
+   */
+  private async insertExpectingNoConflict(table: string, cols: readonly Column[], rows: unknown[][], conflict: readonly string[]): Promise<void> {
+    if (!rows.length) return;
+    await this.trx.raw('savepoint tr_ingest_insert');
+    try {
+      await this.run(this.s.insert(table, cols, rows));
+      await this.trx.raw('release savepoint tr_ingest_insert');
+    } catch (e) {
+      if ((e as { code?: string }).code !== '23505') throw e;
+      await this.trx.raw('rollback to savepoint tr_ingest_insert');
+      await this.run(this.s.insert(table, cols, rows, conflict));
     }
   }
 
