@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TraceReportError } from '../datasources/errors.js';
-import { formatIngestError, ingestFiles, type IngestPhase, type IngestSummary } from '../trace/ingest/ingest.js';
+import { formatIngestError, ingestFiles, MAX_REPORTED_ERRORS, type IngestPhase, type IngestSummary } from '../trace/ingest/ingest.js';
 import { action, DB_OPTION_HELP, withTraceStore } from './common.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -46,7 +46,7 @@ export function register(program: Command): void {
         process.stdout.write(summaryLine(summary, files, seconds) + '\n');
         if (summary.invalid) {
           for (const e of summary.errors) process.stderr.write(`${formatIngestError(e)}\n`);
-          const more = summary.invalid > summary.errors.length ? ' (the first errors are listed above)' : '';
+          const more = summary.errors.length >= MAX_REPORTED_ERRORS ? ` (the first ${MAX_REPORTED_ERRORS} errors are listed above)` : '';
           process.stderr.write(`tracereport: ${summary.invalid} invalid lines skipped${more}; they are in ${summary.rejectsPath}\n`);
         }
       }),
