@@ -52,24 +52,24 @@ function equipmentParameters(dialect: Dialect): string {
   SELECT DISTINCT s.equipment_id, s.parameter FROM sample s WHERE s.equipment_id IN (SELECT equipment_id FROM eq)
 )`;
   }
+  // MariaDB does not turn a correlated MIN() into one index seek (it reads the equipment's whole history);
+  // ORDER BY … LIMIT 1 it does.
+  const first = (where: string) =>
+    dialect === 'mysql'
+      ? `(SELECT s.parameter FROM sample s WHERE ${where} ORDER BY s.parameter LIMIT 1)`
+      : `(SELECT MIN(s.parameter) FROM sample s WHERE ${where})`;
   return `params(equipment_id, parameter) AS (
-  SELECT eq.equipment_id, (SELECT MIN(s.parameter) FROM sample s WHERE s.equipment_id = eq.equipment_id)
+  SELECT eq.equipment_id, ${first('s.equipment_id = eq.equipment_id')}
   FROM eq
   UNION ALL
-  SELECT p.equipment_id,
-         (SELECT MIN(s.parameter) FROM sample s WHERE s.equipment_id = p.equipment_id AND s.parameter > p.parameter)
+  SELECT p.equipment_id, ${first('s.equipment_id = p.equipment_id AND s.parameter > p.parameter')}
   FROM params p
   WHERE p.parameter IS NOT NULL
 )`;
 }
 
-/**
- * Per operation and parameter: the samples on the operation's equipment from its start to its end (both
- * included; a running operation has no end) with count, min, avg, max, the spec of its route step
- * (work_order.route_id, operation.step_seq, parameter) and the count of samples outside [lsl, usl].
- * A parameter with a spec for the step but no sample in the window is listed with count 0.
- */
-export function parameterSummarySql(dialect: Dialect): string {
+/** The CTEs of the one-statement summary: ops, eq, params (the parameters sampled per equipment), op_params. */
+function operationParameterCtes(dialect: Dialect): string {
   const recursive = dialect === 'mssql' ? '' : 'RECURSIVE ';
   return `WITH ${recursive}ops AS (
   SELECT o.id AS op_id, o.equipment_id AS equipment_id, o.started_at AS started_at, o.ended_at AS ended_at,
@@ -88,8 +88,53 @@ op_params AS (
   UNION
   SELECT ops.op_id, ps.parameter
   FROM ops JOIN parameter_spec ps ON ps.route_id = ops.route_id AND ps.step_seq = ops.step_seq
-)
+)`;
+}
+
+/**
+ * Per operation and parameter: the samples on the operation's equipment from its start to its end (both
+ * included; a running operation has no end) with count, min, avg, max, the spec of its route step
+ * (work_order.route_id, operation.step_seq, parameter) and the count of samples outside [lsl, usl].
+ * A parameter with a spec for the step but no sample in the window is listed with count 0.
+ * One statement on SQLite, PostgreSQL and SQL Server; MariaDB goes in steps (see MARIADB_OPERATIONS_SQL).
+ */
+export function parameterSummarySql(dialect: Dialect): string {
+  return `${operationParameterCtes(dialect)}
 ${summarySelect(dialect)}`;
+}
+
+/*
+ * MariaDB's summary, in steps. MariaDB reads a joined range by its equality prefix only: a sample window
+ * joined to an operation, or the next parameter after a correlated one, reads the equipment's whole
+ * history. With values instead of joined columns it uses the key: DISTINCT over (equipment_id,
+ * parameter) for a list of equipment ids is a loose index scan, and each window is an index range.
+ * So: the operations, their equipment's parameters, the specs of their routes, then the windows
+ * (sampleWindowsSql), all as bound lists.
+ */
+export const MARIADB_OPERATIONS_SQL = `SELECT o.id AS op_id, o.equipment_id AS equipment_id, o.started_at AS started_at, o.ended_at AS ended_at,
+       o.step_seq AS step_seq, (SELECT wo.route_id FROM work_order wo WHERE wo.id = o.work_order_id) AS route_id
+FROM operation o
+WHERE o.lot_id IN (:ids) AND o.equipment_id IS NOT NULL AND o.started_at IS NOT NULL`;
+
+export const MARIADB_EQUIPMENT_PARAMETERS_SQL = `SELECT DISTINCT s.equipment_id AS equipment_id, s.parameter AS parameter
+FROM sample s
+WHERE s.equipment_id IN (:equipment)`;
+
+export const MARIADB_SPECS_SQL = `SELECT ps.id AS spec_id, ps.route_id AS route_id, ps.step_seq AS step_seq, ps.parameter AS parameter,
+       ps.lsl AS lsl, ps.target AS target, ps.usl AS usl, ps.unit AS unit
+FROM parameter_spec ps
+WHERE ps.route_id IN (:routes)`;
+
+/**
+ * MariaDB, last step: `count` sample windows in one statement (UNION ALL), window i bound as :ki (a key
+ * returned as k), :ei equipment id, :pi parameter, :si start, :ti end, :li lsl and :ui usl: with the
+ * bounds as values each window is an index range on sample (equipment_id, parameter, ts).
+ */
+export function sampleWindowsSql(count: number): string {
+  const one = (i: number) => `SELECT :k${i} AS k, COUNT(s.value) AS n, MIN(s.value) AS min_value, AVG(s.value) AS avg_value, MAX(s.value) AS max_value,
+       SUM(CASE WHEN s.value < :l${i} OR s.value > :u${i} THEN 1 ELSE 0 END) AS out_of_spec
+FROM sample s WHERE s.equipment_id = :e${i} AND s.parameter = :p${i} AND s.ts >= :s${i} AND s.ts <= :t${i}`;
+  return Array.from({ length: count }, (_, i) => one(i)).join('\nUNION ALL\n');
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { DataSource, Row } from '../datasources/data-source.js';
 import { TraceReportError } from '../datasources/errors.js';
-import { alarmsSql, INSPECTIONS_SQL, LOTS_BY_CODE_SQL, OPERATIONS_SQL, parameterSummarySql } from './detail-sql.js';
+import {
+  alarmsSql, INSPECTIONS_SQL, LOTS_BY_CODE_SQL, MARIADB_EQUIPMENT_PARAMETERS_SQL, MARIADB_OPERATIONS_SQL, MARIADB_SPECS_SQL,
+  OPERATIONS_SQL, parameterSummarySql, sampleWindowsSql,
+} from './detail-sql.js';
 import { chunks, isoTime, num, str } from './genealogy-values.js';
 import { withTraceSession, type TraceQuery } from './genealogy-session.js';
 
@@ -91,13 +94,14 @@ async function details(db: DataSource, query: TraceQuery, codes: string[]): Prom
   const details = new Map<number, LotDetail>();
   for (const code of codes) details.set(idOf.get(code)!, { lot: code, operations: [], inspections: [], alarms: [] });
   const opsById = new Map<number, OperationDetail>();
-  const summarySql = parameterSummarySql(db.dialect);
+  const summarise = (ids: number[]): Promise<Row[]> =>
+    db.dialect === 'mysql' ? summariseByWindows(query, ids) : query(parameterSummarySql(db.dialect), { ids });
 
   for (const part of chunks([...details.keys()])) {
     const params = { ids: part };
     const [ops, summaries, inspections, alarms] = await Promise.all([
       query(OPERATIONS_SQL, params),
-      query(summarySql, params),
+      summarise(part),
       query(INSPECTIONS_SQL, params),
       query(alarmsSql(db.dialect), params),
     ]);
@@ -118,6 +122,58 @@ async function details(db: DataSource, query: TraceQuery, codes: string[]): Prom
     d.alarms.sort((a, b) => cmp(a.raisedAt, b.raisedAt) || cmp(a.rule, b.rule) || cmp(a.operation, b.operation));
   }
   return codes.map((c) => details.get(idOf.get(c)!)!);
+}
+
+/** Sample windows bound as values, this many per statement (7 values each). */
+const WINDOWS_PER_STATEMENT = 100;
+const FAR_FUTURE = new Date('9999-12-31T23:59:59.999Z');
+
+/**
+ * MariaDB: the operations, their equipment's parameters and their routes' specs, then every
+ * (operation, parameter) window's samples with the bounds as values (see MARIADB_OPERATIONS_SQL).
+ */
+async function summariseByWindows(query: TraceQuery, ids: number[]): Promise<Row[]> {
+  const ops = await query(MARIADB_OPERATIONS_SQL, { ids });
+  if (ops.length === 0) return [];
+  const sampled = new Map<number, string[]>();
+  for (const part of chunks([...new Set(ops.map((o) => Number(o.equipment_id)))])) {
+    for (const r of await query(MARIADB_EQUIPMENT_PARAMETERS_SQL, { equipment: part })) {
+      const e = Number(r.equipment_id);
+      sampled.set(e, [...(sampled.get(e) ?? []), String(r.parameter)]);
+    }
+  }
+  const specs = new Map<string, Row>();
+  const routes = [...new Set(ops.map((o) => o.route_id).filter((r) => r !== null && r !== undefined).map(Number))];
+  for (const part of chunks(routes)) {
+    for (const r of await query(MARIADB_SPECS_SQL, { routes: part })) specs.set(`${r.route_id}|${r.step_seq}|${r.parameter}`, r);
+  }
+  const windows: Row[] = [];
+  for (const o of ops) {
+    const parameters = new Set(sampled.get(Number(o.equipment_id)) ?? []);
+    for (const [key, spec] of specs) if (key.startsWith(`${o.route_id}|${o.step_seq}|`)) parameters.add(String(spec.parameter));
+    for (const parameter of parameters) {
+      const spec = specs.get(`${o.route_id}|${o.step_seq}|${parameter}`);
+      windows.push({ ...o, parameter, spec_id: spec?.spec_id ?? null, lsl: spec?.lsl ?? null, target: spec?.target ?? null, usl: spec?.usl ?? null, unit: spec?.unit ?? null });
+    }
+  }
+  const out: Row[] = [];
+  for (const part of chunks(windows, WINDOWS_PER_STATEMENT)) {
+    const params: Record<string, string | number | Date | null> = {};
+    part.forEach((w, i) => {
+      params[`k${i}`] = i;
+      params[`e${i}`] = Number(w.equipment_id);
+      params[`p${i}`] = String(w.parameter);
+      params[`s${i}`] = w.started_at as Date;
+      params[`t${i}`] = (w.ended_at as Date | null) ?? FAR_FUTURE;
+      params[`l${i}`] = num(w.lsl);
+      params[`u${i}`] = num(w.usl);
+    });
+    for (const r of await query(sampleWindowsSql(part.length), params)) {
+      const w = part[Number(r.k)]!;
+      if (Number(r.n) > 0 || w.spec_id !== null) out.push({ ...w, ...r, out_of_spec: r.out_of_spec ?? 0 });
+    }
+  }
+  return out;
 }
 
 function cmp(a: string | null, b: string | null): number {
