@@ -2,7 +2,7 @@
  * NDJSON ingest throughput (DESIGN §10: ≥ 100,000 events/s into SQLite, ≥ 50,000 into PostgreSQL).
  *
  *   node dist/bench/ingest.js [--events 500000] [--db URL] [--pg-admin URL] [--runs 1] [--batch-size 5000]
- *                             [--samples-per-lot 40] [--json]
+ *                             [--samples-per-lot 40] [--json] [--out FILE]
  *
  * Writes N realistic events to a temporary NDJSON file (mostly process samples, plus master data, lots,
  * operations, consumes, inspections, alarms, shipments, in plant order, with consumes naming lots before their
@@ -10,7 +10,7 @@
  * and into a fresh PostgreSQL database (created through the admin URL, dropped afterwards). With --db, only that
  * store is used, as it is (not emptied). Prints events/s per store and run (wall time of both passes), and the
  * CPU time of this process per event (for PostgreSQL the server's work is not in it): on a shared machine the
- * wall figure moves with the load, the CPU figure much less.
+ * wall figure moves with the load, the CPU figure much less. `--out FILE` only writes the events to FILE (kept).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +28,7 @@ const args = parseArgs(process.argv.slice(2), {
   runs: 'number',
   'batch-size': 'number',
   'samples-per-lot': 'number',
+  out: 'string',
   json: 'flag',
 });
 const N = Number(args.events ?? 500_000);
@@ -200,6 +201,11 @@ async function measure(target: Target, file: string, run: number): Promise<Resul
 }
 
 async function main(): Promise<void> {
+  if (args.out) {
+    const mix = await writeEvents(String(args.out), N);
+    log(`wrote ${fmt(N)} events to ${String(args.out)}: ${JSON.stringify(mix)}`);
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracereport-bench-ingest-'));
   try {
     const file = path.join(dir, 'events.ndjson');

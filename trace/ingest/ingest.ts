@@ -130,7 +130,7 @@ async function writeValidatedInputs(
             { errors: r.errors.map((e) => ({ file: l.file, line: l.line, ...e })), invalid: 1 },
           );
         }
-        await batcher.add(r.event);
+        if (batcher.add(r.event)) await batcher.flush();
       }
       done += chunk.length;
       onProgress?.(done);
@@ -154,9 +154,9 @@ export async function ingestEvents(
   const batcher = new Batcher(db, checkBatchSize(opts.batchSize), opts.onProgress);
   try {
     if (Symbol.iterator in events) {
-      for (const e of events as Iterable<TraceEvent>) await batcher.add(e);
+      for (const e of events as Iterable<TraceEvent>) if (batcher.add(e)) await batcher.flush();
     } else {
-      for await (const e of events) await batcher.add(e);
+      for await (const e of events) if (batcher.add(e)) await batcher.flush();
     }
     await batcher.finish();
   } finally {
@@ -192,9 +192,10 @@ class Batcher {
     this.writer = createEventWriter(db);
   }
 
-  async add(e: TraceEvent): Promise<void> {
+  /** Adds an event; true when the batch is full and `flush()` is due (kept synchronous: it runs once per event). */
+  add(e: TraceEvent): boolean {
     this.batch.push(e);
-    if (this.batch.length >= this.size) await this.flush();
+    return this.batch.length >= this.size;
   }
 
   /**
@@ -251,7 +252,7 @@ async function ingestSkippingInvalid(db: DataSource, files: string[], labels: st
         const r = validateLine(l.text);
         if (r.ok) {
           summary.valid++;
-          await batcher.add(r.event);
+          if (batcher.add(r.event)) await batcher.flush();
           continue;
         }
         summary.invalid++;
