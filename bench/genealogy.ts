@@ -2,12 +2,12 @@
  * Genealogy and trace-detail latency on a demo plant (DESIGN §10: genealogy p95 < 50 ms, genealogy +
  * detail p95 < 300 ms on 1,000,000 lots, SQLite and PostgreSQL).
  *
- *   node dist/bench/genealogy.js --db URL [--lots 1000000] [--runs 200] [--seed S] [--samples N] [--analyze] [--json]
+ *   node dist/bench/genealogy.js --db URL [--lots 1000000] [--runs 200] [--seed S] [--samples N] [--pick P] [--analyze] [--json]
  *
  * When the store has no lots the demo plant is generated into it first (timed: events/s). Then, with
  * lots picked at random (seeded) from the store: backward genealogy of finished lots, forward genealogy
  * of raw lots, and genealogy + detail of finished lots. Prints p50/p95/p99/max ms and genealogy sizes.
- * `--analyze` refreshes the planner statistics first (a store loaded by other means may have none yet).
+ * `--pick` seeds the choice of lots (another value: other lots, colder caches). `--analyze` refreshes the planner statistics first (a store loaded by other means may have none yet).
  */
 import type { DataSource } from '../datasources/data-source.js';
 import { demoPlant } from '../trace/demo/index.js';
@@ -18,7 +18,7 @@ import { traceGenealogy } from '../trace/genealogy.js';
 import { openTraceStore } from '../trace/store.js';
 import { fmt, ms, parseArgs, stats, table, type Stats } from './common.js';
 
-const args = parseArgs(process.argv.slice(2), { db: 'string', lots: 'number', runs: 'number', seed: 'string', samples: 'number', warmup: 'number', json: 'flag', analyze: 'flag' });
+const args = parseArgs(process.argv.slice(2), { db: 'string', lots: 'number', runs: 'number', seed: 'string', samples: 'number', warmup: 'number', json: 'flag', analyze: 'flag', pick: 'string' });
 const dbUrl = String(args.db ?? 'data/bench-genealogy.sqlite');
 const lots = Number(args.lots ?? 1_000_000);
 const runs = Number(args.runs ?? 200);
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     }
     const [count] = await db.query<{ n: number }>('select count(*) as n from lot');
     const storeLots = Number(count!.n);
-    const rng = new Random(`${seed}/bench`);
+    const rng = new Random(`${seed}/${String(args.pick ?? 'bench')}`);
     const n = runs + warmup;
     const finished = await pickLots(db, 'finished', n, rng);
     const raw = await pickLots(db, 'raw', n, rng);
