@@ -182,6 +182,8 @@ class Batcher {
   duplicates = 0;
   private batch: TraceEvent[] = [];
   private pending: Promise<WriteResult> | undefined;
+  /** Whether every batch written so far is durable. */
+  private synced = true;
   private readonly writer;
 
   constructor(
@@ -201,15 +203,17 @@ class Batcher {
   /**
    * Starts writing the current batch and returns once the previous one is done: the next batch is read and
    * parsed while the database works on this one (server databases), and batches still commit in order.
+   * Batches before the last one commit without waiting for the disk (PostgreSQL); `finish()` makes them durable.
    */
-  async flush(): Promise<void> {
+  async flush(durable = false): Promise<void> {
     await this.settle();
     if (!this.batch.length) return;
     const batch = this.batch;
     this.batch = [];
-    const p = this.writer.write(batch);
+    const p = this.writer.write(batch, { durable });
     p.catch(() => undefined); // awaited (and thrown) by the next settle()
     this.pending = p;
+    this.synced = durable;
   }
 
   /** Waits for the batch in flight. */
@@ -229,10 +233,14 @@ class Batcher {
     this.pending = undefined;
   }
 
-  /** Writes what is left and waits for it. */
+  /** Writes what is left, durably, and waits for it. */
   async finish(): Promise<void> {
-    await this.flush();
+    await this.flush(true);
     await this.settle();
+    if (!this.synced) {
+      await this.writer.sync();
+      this.synced = true;
+    }
   }
 }
 

@@ -8,9 +8,21 @@ export interface WriteResult {
   duplicates: number;
 }
 
+export interface WriteOptions {
+  /**
+   * False lets the database acknowledge the commit before its log reaches the disk (PostgreSQL
+   * `synchronous_commit = off`; other stores ignore it). A run of such batches must end with a durable write or
+   * `sync()`: a crash of the database server before that loses only whole batches, ids included, so running the
+   * same input again writes them.
+   */
+  durable?: boolean;
+}
+
 /** Writes validated events to the trace store, one transaction per call. */
 export interface EventWriter {
-  write(events: readonly TraceEvent[]): Promise<WriteResult>;
+  write(events: readonly TraceEvent[], opts?: WriteOptions): Promise<WriteResult>;
+  /** Makes every batch written so far durable (after non-durable writes). */
+  sync(): Promise<void>;
 }
 
 /** Code → id per table, so that repeated codes are looked up once. Bounded: a table's map is cleared when it grows too big. */

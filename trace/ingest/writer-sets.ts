@@ -5,7 +5,7 @@ import type { TraceEvent } from './events.js';
 import { eventRows, isRef, routeRef, type Cell, type Ref } from './event-rows.js';
 import { setSql, type SetSql, type Stmt } from './sql-sets.js';
 import { ENTITIES, ENTITY_ORDER, FACTS, PARAMETER_SPEC, ROUTE_STEP, type Column, type Entity, type FactTable } from './store-tables.js';
-import { IdCache, type EventWriter, type WriteResult } from './writer-common.js';
+import { IdCache, type EventWriter, type WriteOptions, type WriteResult } from './writer-common.js';
 
 type Row = Record<string, unknown>;
 
@@ -32,7 +32,14 @@ export function createSetWriter(db: DataSource): EventWriter {
   }
 
   return {
-    async write(events: readonly TraceEvent[]): Promise<WriteResult> {
+    async sync(): Promise<void> {
+      if (dialect !== 'postgres') return;
+      // A transaction with an id commits with a log record; committed synchronously, it flushes all the log before it.
+      await db.knex.transaction(async (trx) => {
+        await trx.raw('select txid_current()');
+      });
+    },
+    async write(events: readonly TraceEvent[], opts: WriteOptions = {}): Promise<WriteResult> {
       const s = await dialectSql();
       // Repeats inside the batch: the first one counts.
       const seen = new Set<string>();
@@ -48,6 +55,7 @@ export function createSetWriter(db: DataSource): EventWriter {
       if (!unique.length) return { written: 0, duplicates };
       try {
         return await db.knex.transaction(async (trx) => {
+          if (dialect === 'postgres' && opts.durable === false) await trx.raw('set local synchronous_commit = off');
           const batch = new Batch(trx, s, ids, dialect);
           const fresh = await batch.claim(unique);
           duplicates += unique.length - fresh.length;

@@ -30,6 +30,8 @@ export function createSqliteWriter(db: DataSource): EventWriter {
   let prepared: { conn: BetterSqlite3.Database; stmts: Statements } | undefined;
 
   return {
+    // SQLite commits are already cheap in WAL mode with synchronous = NORMAL: every batch is written the same way.
+    async sync(): Promise<void> {},
     async write(events: readonly TraceEvent[]): Promise<WriteResult> {
       const conn = (await db.knex.client.acquireConnection()) as BetterSqlite3.Database;
       let restoreCheckpoint: (() => void) | undefined;
