@@ -9,7 +9,7 @@ bin/tracereport demo generate --json > data/demo-incident.json
 node -e '
   const d = JSON.parse(require("fs").readFileSync("data/demo-incident.json", "utf8"));
   const i = d.incident;
-  console.log(`\nDemo plant: ${d.lots} lots in data/tracereport.sqlite`);
+  console.log(`\nDemo plant: ${d.lots} lots in data/tracereport.sqlite (${d.written} new events written now${d.written ? "" : ": it was already there"})`);
   console.log(`Planted incident: supplier lot ${i.supplierLot} (${i.material} from ${i.supplier}) pushed ${i.parameter} out of spec;`);
   console.log(`it reached ${i.finishedLots.length} finished lots and ${i.customers.length} customers.\n`);
 '
