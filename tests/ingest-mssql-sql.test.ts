@@ -28,6 +28,10 @@ function recordingSource(): { db: DataSource; sent: Sent[] } {
       const text = native.sql;
       // `insert … output inserted.[event_id]`: every id is new.
       if (text.startsWith('insert into [ingest_event]')) return (native.bindings as unknown[]).filter((_, i) => i % 3 === 0).map((id) => ({ event_id: id }));
+      // `insert into [sample] output inserted.[equipment_id] … where not exists`: every key is new, one output row per sample.
+      if (text.startsWith('insert into [sample] ([equipment_id], [parameter], [ts], [value], [quality]) output inserted.[equipment_id] select')) {
+        return (native.bindings as unknown[]).filter((_, i) => i % 5 === 0).map((id) => ({ equipment_id: id }));
+      }
       // Code look-ups find every code (the route by code alone cannot tell its version: left to selectOne).
       if (/^select \[id\], \[code\] from \[(?!route\])/.test(text)) return (native.bindings as unknown[]).map((code) => ({ id: nextId++, code }));
       if (/^select \[id\], \[code\], \[version\] from \[route\] where \[code\] = @p0 and \[version\] = @p1;$/.test(text)) return [{ id: nextId++ }];
@@ -98,16 +102,36 @@ describe('SQL Server statements of the ingest writer', () => {
     const inserts = sent.filter((s) => s.sql.startsWith('insert into')).map((s) => /^insert into \[(\w+)\]/.exec(s.sql)![1]);
     for (const t of ['ingest_event', 'lot_link', 'sample', 'inspection', 'alarm', 'shipment', 'route_step']) expect(inserts, t).toContain(t);
     const sampleInsert = sent.find((s) => s.sql.startsWith('insert into [sample]'))!;
+    expect(sampleInsert.sql).toContain('output inserted.[equipment_id] select');
     expect(sampleInsert.sql).toContain('where not exists (select 1 from [sample] as t with (updlock, holdlock) where t.[equipment_id] = s.[equipment_id] and t.[parameter] = s.[parameter] and t.[ts] = s.[ts]);');
     expect(sampleInsert.sql).toContain('cast(v.[ts] as datetime2(3))');
     // Times go as UTC text without the zone; datetime2 keeps the milliseconds.
     expect(sampleInsert.bindings).toContain('2026-03-01T08:00:00.500');
     const claim = sent.find((s) => s.sql.startsWith('insert into [ingest_event]'))!;
     expect(claim.sql).toContain('output inserted.[event_id]');
+    // Every event but the sample has its id in the ledger: samples are idempotent by their key.
+    expect(claim.bindings.filter((_, i) => i % 3 === 0).sort()).toEqual(EVERY_TYPE.filter((e) => e.type !== 'sample').map((e) => e.id).sort());
     expect(sent.some((s) => s.sql.startsWith('delete from [route_step] where [route_id] in (@p0);'))).toBe(true);
     // Injection strings travel as values only.
     expect(sent.some((s) => s.bindings.includes(INJECT))).toBe(true);
     expect(sent.some((s) => s.bindings.includes("' OR '1'='1"))).toBe(true);
+  });
+
+  it('counts a sample whose key SQL Server already holds (no output row) as a duplicate', async () => {
+    const { db } = recordingSource();
+    const sent: string[] = [];
+    const trx = {
+      async raw(sql: string) {
+        sent.push(sql);
+        // The equipment is found; the sample insert outputs no row (its key is stored).
+        return sql.startsWith('select [id], [code] from [equipment]') ? [{ id: 1, code: 'E' }] : [];
+      },
+    };
+    const stored = { ...db, knex: { transaction: async <T>(fn: (t: typeof trx) => Promise<T>) => fn(trx) } } as unknown as DataSource;
+    const r = await createSetWriter(stored).write([{ type: 'sample', id: 'x', equipment: 'E', parameter: 'p', ts: AT, value: 1 }]);
+    expect(r).toEqual({ written: 0, duplicates: 1 });
+    expect(sent.filter((x) => x.startsWith('insert into [sample]'))).toHaveLength(1);
+    expect(sent.some((x) => x.startsWith('insert into [ingest_event]'))).toBe(false);
   });
 
   it('splits big batches under 2,100 parameters and 1,000 rows per VALUES', async () => {
@@ -127,11 +151,11 @@ describe('SQL Server statements of the ingest writer', () => {
     const rows = sampleInserts.map((s) => s.bindings.length / 5);
     expect(rows.reduce((a, b) => a + b, 0)).toBe(5_000);
     expect(Math.max(...rows)).toBeLessThanOrEqual(MSSQL_MAX_ROWS);
-    const claims = sent.filter((s) => s.sql.startsWith('insert into [ingest_event]'));
-    expect(claims.reduce((a, s) => a + s.bindings.length / 3, 0)).toBe(5_000);
+    // Samples have no ledger row.
+    expect(sent.filter((s) => s.sql.startsWith('insert into [ingest_event]'))).toEqual([]);
   });
 
-  it('skips repeated ids and rows repeating a sample key within a batch (SQL Server would reject them in one statement)', async () => {
+  it('skips repeated ids and rows repeating a sample key within a batch (SQL Server would reject them in one statement); both are duplicates', async () => {
     const { db, sent } = recordingSource();
     const s = { type: 'sample', equipment: 'E', parameter: 'p', ts: AT, value: 1 } as const;
     const r = await createSetWriter(db).write([
@@ -139,7 +163,7 @@ describe('SQL Server statements of the ingest writer', () => {
       { ...s, id: 'a' },
       { ...s, id: 'b' },
     ]);
-    expect(r).toEqual({ written: 2, duplicates: 1 });
+    expect(r).toEqual({ written: 1, duplicates: 2 });
     const sampleInsert = sent.find((x) => x.sql.startsWith('insert into [sample]'))!;
     expect(sampleInsert.bindings).toHaveLength(5);
   });

@@ -2,7 +2,10 @@ import type { DataSource } from '../../datasources/data-source.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import type { TraceEvent } from '../ingest/events.js';
 import { ingestEvents } from '../ingest/ingest.js';
+import { refreshStatistics, STATISTICS_REFRESH_ROWS } from '../statistics.js';
 import type { DemoPlant } from './plant.js';
+
+export { refreshStatistics } from '../statistics.js';
 
 export interface LoadResult {
   /** Events streamed into the store. */
@@ -53,20 +56,7 @@ export async function loadDemoPlant(db: DataSource, plant: DemoPlant, opts: Load
     }
   }
   const r = await ingestEvents(db, counted(), { batchSize: opts.batchSize, onProgress: opts.onProgress });
-  if (r.written > 0) await refreshStatistics(db);
+  // A bigger ingest refreshed the statistics itself.
+  if (r.written > 0 && r.written <= STATISTICS_REFRESH_ROWS) await refreshStatistics(db);
   return { events, written: r.written, duplicates: r.duplicates, ms: performance.now() - started };
-}
-
-/** The tables a bulk load fills; their planner statistics go stale after it. */
-const LOADED_TABLES = ['lot', 'lot_link', 'operation', 'sample', 'inspection', 'alarm', 'shipment', 'work_order', 'material', 'equipment', 'personnel'];
-
-/**
- * Refreshes the planner's statistics after a bulk load. Without it PostgreSQL plans the genealogy and
- * detail queries of a freshly loaded million-lot store as if its tables were tiny (hash joins over
- * sequential scans of lot and operation: seconds instead of milliseconds) until autovacuum catches up.
- * SQLite plans these queries well without statistics; SQL Server updates its statistics automatically.
- */
-export async function refreshStatistics(db: DataSource): Promise<void> {
-  if (db.dialect === 'postgres') await db.query(`ANALYZE ${LOADED_TABLES.join(', ')}`);
-  else if (db.dialect === 'mysql') await db.query(`ANALYZE TABLE ${LOADED_TABLES.join(', ')}`);
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from '../../datasources/data-source.js';
 import { TraceReportError } from '../../datasources/errors.js';
+import { refreshStatisticsAfterIngest } from '../statistics.js';
 import type { TraceEvent } from './events.js';
 import { checkInputsReadable, readNdjsonChunks, spoolStdin, STDIN_LABEL } from './read-ndjson.js';
 import { validateLine, type FieldError } from './validate.js';
@@ -101,6 +102,7 @@ export async function ingestFiles(db: DataSource, files: string[], opts: IngestF
     // Pass 2: write.
     opts.onPhase?.('write', summary.read);
     const r = await writeValidatedInputs(db, inputs, labels, batchSize, opts.onProgress);
+    await refreshStatisticsAfterIngest(db, r.written);
     summary.written = r.written;
     summary.duplicates = r.duplicates;
     return summary;
@@ -162,6 +164,7 @@ export async function ingestEvents(
   } finally {
     await batcher.abandon();
   }
+  await refreshStatisticsAfterIngest(db, batcher.written);
   return { written: batcher.written, duplicates: batcher.duplicates };
 }
 
@@ -274,6 +277,7 @@ async function ingestSkippingInvalid(db: DataSource, files: string[], labels: st
     await batcher.abandon();
     await rejects.close();
   }
+  await refreshStatisticsAfterIngest(db, batcher.written);
   summary.written = batcher.written;
   summary.duplicates = batcher.duplicates;
   if (rejects.opened) summary.rejectsPath = rejectsPath;

@@ -27,6 +27,13 @@ export interface SetSql {
    * a null keeps the stored value; `replace`: the row's values win. `placeholder`: the row is set placeholder = false.
    */
   upsert(table: string, cols: readonly Column[], keyCount: number, rows: readonly unknown[][], mode: UpsertMode, placeholder: boolean): Stmt[];
+  /**
+   * Inserts the rows whose `conflict` key is not stored yet (rows must be unique on it); each statement's
+   * result gives the number of rows it inserted through `inserted`.
+   */
+  insertNew(table: string, cols: readonly Column[], rows: readonly unknown[][], conflict: readonly string[]): Stmt[];
+  /** Rows inserted by one statement of `insertNew` (or a plain `insert`), from the driver's result. */
+  inserted(result: unknown): number;
   /** `id` and the key columns of the rows whose first key column is one of `codes`. */
   selectIds(table: string, keyCols: readonly Column[], codes: readonly string[]): Stmt[];
   /** `id` and key columns of the rows exactly equal (by the database's own comparison) to one key. */
@@ -78,6 +85,12 @@ function postgres(): SetSql {
       if (!rows.length) return [];
       const onConflict = conflict ? ` on conflict (${conflict.map(q).join(', ')}) do nothing` : '';
       return [{ sql: `insert into ${q(table)} (${names(cols)}) select * from ${unnest(cols)}${onConflict}`, bindings: arrays(cols, rows) }];
+    },
+    insertNew(table, cols, rows, conflict) {
+      return this.insert(table, cols, rows, conflict);
+    },
+    inserted(result) {
+      return Number((result as { rowCount?: number | null }).rowCount ?? 0);
     },
     upsert(table, cols, keyCount, rows, mode, placeholder) {
       if (!rows.length) return [];
@@ -139,6 +152,18 @@ function mysql(mariadb: boolean): SetSql {
   return {
     dialect: 'mysql',
     claimNeedsLookup: !mariadb,
+    insertNew(table, cols, rows) {
+      if (!rows.length) return [];
+      // The driver reports matched rows for ON DUPLICATE KEY UPDATE; INSERT IGNORE's affected rows are the inserted ones.
+      return chunked(cols, rows, (part) => {
+        const v = values(cols, part);
+        return { sql: `insert ignore into ${q(table)} (${names(cols)}) values ${v.list}`, bindings: v.bindings };
+      });
+    },
+    inserted(result) {
+      const header = (result as unknown[])[0] as { affectedRows?: number } | undefined;
+      return Number(header?.affectedRows ?? 0);
+    },
     insert(table, cols, rows, conflict) {
       if (!rows.length) return [];
       // A no-op update skips a duplicate key without INSERT IGNORE, which would also hide other errors.
@@ -223,16 +248,26 @@ function mssql(): SetSql {
   const chunked = <T>(width: number, rows: readonly T[], make: (part: readonly T[]) => Stmt) =>
     chunk(rows, Math.max(1, Math.min(MSSQL_MAX_ROWS, Math.floor(MSSQL_MAX_BINDINGS / Math.max(1, width))))).map(make);
   const matchOn = (keys: readonly string[], a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
+  const insertWhereNew = (table: string, cols: readonly Column[], rows: readonly unknown[][], conflict: readonly string[] | undefined, output: string) => {
+    if (!rows.length) return [];
+    return chunked(cols.length, rows, (part) => {
+      const s = source(cols, part);
+      const where = conflict ? ` where not exists (select 1 from ${q(table)} as t with (updlock, holdlock) where ${matchOn(conflict, 't', 's')})` : '';
+      return { sql: `insert into ${q(table)} (${names(cols)})${output} select ${names(cols, 's.')} from ${s.sql}${where};`, bindings: s.bindings };
+    });
+  };
   return {
     dialect: 'mssql',
     claimNeedsLookup: false,
     insert(table, cols, rows, conflict) {
-      if (!rows.length) return [];
-      return chunked(cols.length, rows, (part) => {
-        const s = source(cols, part);
-        const where = conflict ? ` where not exists (select 1 from ${q(table)} as t with (updlock, holdlock) where ${matchOn(conflict, 't', 's')})` : '';
-        return { sql: `insert into ${q(table)} (${names(cols)}) select ${names(cols, 's.')} from ${s.sql}${where};`, bindings: s.bindings };
-      });
+      return insertWhereNew(table, cols, rows, conflict, '');
+    },
+    insertNew(table, cols, rows, conflict) {
+      // One output row per inserted row: their number is what was inserted.
+      return insertWhereNew(table, cols, rows, conflict, ` output inserted.${q(cols[0]!.name)}`);
+    },
+    inserted(result) {
+      return Array.isArray(result) ? result.length : 0;
     },
     upsert(table, cols, keyCount, rows, mode, placeholder) {
       if (!rows.length) return [];

@@ -57,10 +57,14 @@ export function createSetWriter(db: DataSource): EventWriter {
         return await db.knex.transaction(async (trx) => {
           if (dialect === 'postgres' && opts.durable === false) await trx.raw('set local synchronous_commit = off');
           const batch = new Batch(trx, s, ids, dialect);
-          const fresh = await batch.claim(unique);
-          duplicates += unique.length - fresh.length;
-          await batch.apply(fresh);
-          return { written: fresh.length, duplicates };
+          // Samples are idempotent by their key (equipment, parameter, ts): no ledger row; a stored key is a duplicate.
+          const others = unique.filter((e) => e.type !== 'sample');
+          const samples = unique.length - others.length;
+          const claimed = new Set(await batch.claim(others));
+          const fresh = claimed.size === others.length ? unique : unique.filter((e) => e.type === 'sample' || claimed.has(e));
+          const samplesInserted = await batch.apply(fresh);
+          duplicates += others.length - claimed.size + samples - samplesInserted;
+          return { written: claimed.size + samplesInserted, duplicates };
         });
       } catch (e) {
         ids.clear();
@@ -108,7 +112,8 @@ class Batch {
     return events.filter((e) => fresh.has(e.id));
   }
 
-  async apply(events: TraceEvent[]): Promise<void> {
+  /** Writes the events' rows; returns how many of their samples were inserted (the others' keys were stored already). */
+  async apply(events: TraceEvent[]): Promise<number> {
     for (const e of events) {
       for (const row of eventRows(e)) {
         switch (row.op) {
@@ -162,31 +167,48 @@ class Batch {
       await this.run(this.s.upsert(PARAMETER_SPEC.table, PARAMETER_SPEC.columns, PARAMETER_SPEC.conflict!.length, rows.map((r) => this.bind(r)), 'replace', false));
     }
 
+    let samplesInserted = 0;
     for (const [table, rows] of this.inserts) {
       const spec = FACTS[table];
       await this.resolve(rows);
       let bound = rows.map((r) => this.bind(r));
-      if (spec.conflict) bound = uniqueOn(bound, spec.columns, spec.conflict);
-      if (spec.conflict && this.dialect === 'postgres') await this.insertExpectingNoConflict(table, spec.columns, bound, spec.conflict);
-      else await this.run(this.s.insert(table, spec.columns, bound, spec.conflict));
+      if (!spec.conflict) {
+        await this.run(this.s.insert(table, spec.columns, bound));
+        continue;
+      }
+      bound = uniqueOn(bound, spec.columns, spec.conflict);
+      const inserted =
+        this.dialect === 'postgres'
+          ? await this.insertExpectingNoConflict(table, spec.columns, bound, spec.conflict)
+          : await this.runCounting(this.s.insertNew(table, spec.columns, bound, spec.conflict));
+      if (table === 'sample') samplesInserted += inserted;
     }
+    return samplesInserted;
+  }
+
+  /** Runs statements of `SetSql.insertNew`; returns the number of rows they inserted. */
+  private async runCounting(stmts: Stmt[]): Promise<number> {
+    let n = 0;
+    for (const st of stmts) n += this.s.inserted(await this.trx.raw(st.sql, st.bindings as Knex.RawBinding[]));
+    return n;
   }
 
   /**
    * PostgreSQL: a plain INSERT is much cheaper than ON CONFLICT's speculative insertion, and samples of new
    * events rarely repeat a stored (equipment, parameter, ts). Try it under a savepoint; on a unique violation,
-   * go back and insert with ON CONFLICT DO NOTHING.
+   * go back and insert with ON CONFLICT DO NOTHING. Returns the number of rows inserted.
    */
-  private async insertExpectingNoConflict(table: string, cols: readonly Column[], rows: unknown[][], conflict: readonly string[]): Promise<void> {
-    if (!rows.length) return;
+  private async insertExpectingNoConflict(table: string, cols: readonly Column[], rows: unknown[][], conflict: readonly string[]): Promise<number> {
+    if (!rows.length) return 0;
     await this.trx.raw('savepoint tr_ingest_insert');
     try {
-      await this.run(this.s.insert(table, cols, rows));
+      const n = await this.runCounting(this.s.insert(table, cols, rows));
       await this.trx.raw('release savepoint tr_ingest_insert');
+      return n;
     } catch (e) {
       if ((e as { code?: string }).code !== '23505') throw e;
       await this.trx.raw('rollback to savepoint tr_ingest_insert');
-      await this.run(this.s.insert(table, cols, rows, conflict));
+      return this.runCounting(this.s.insertNew(table, cols, rows, conflict));
     }
   }
 

@@ -50,17 +50,18 @@ export function createSqliteWriter(db: DataSource): EventWriter {
           let written = 0;
           let duplicates = 0;
           for (const e of events) {
+            if (e.type === 'sample') {
+              // The bulk of real volumes: no ledger row (a sample is idempotent by its key), no intermediate rows.
+              const equipment = ids.get('equipment', e.equipment) ?? resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment });
+              if (s.insert.sample.run(equipment, e.parameter, utc(e.ts), e.value, e.quality ?? null).changes === 0) duplicates++;
+              else written++;
+              continue;
+            }
             if (s.claim.run(e.id, e.type, now).changes === 0) {
               duplicates++;
               continue;
             }
             written++;
-            if (e.type === 'sample') {
-              // The bulk of real volumes: no intermediate rows.
-              const equipment = ids.get('equipment', e.equipment) ?? resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment });
-              s.insert.sample.run(equipment, e.parameter, utc(e.ts), e.value, e.quality ?? null);
-              continue;
-            }
             for (const row of eventRows(e)) {
               switch (row.op) {
                 case 'upsert': {
