@@ -38,3 +38,17 @@ describe('trace store DDL', () => {
     }
   });
 });
+
+describe('trace store DDL on SQLite', () => {
+  it('creates sample WITHOUT ROWID, keyed by equipment, parameter and time', async () => {
+    const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    try {
+      await m001.up(k);
+      const [row] = (await k.raw("select sql from sqlite_master where type = 'table' and name = 'sample'")) as Array<{ sql: string }>;
+      expect(row!.sql).toMatch(/primary key \(`equipment_id`, `parameter`, `ts`\)\) without rowid$/);
+      expect(row!.sql).toMatch(/foreign key\(`equipment_id`\) references `equipment`\(`id`\)/);
+    } finally {
+      await k.destroy();
+    }
+  });
+});
