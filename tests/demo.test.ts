@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { requireBuild, runCli } from './support/cli.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from '../datasources/data-source.js';
 import type { DemoIncident } from '../trace/demo/index.js';
@@ -11,8 +10,6 @@ import { dialectTargets, type TestDatabase } from './support/databases.js';
 
 /** `tracereport demo generate` end to end: into every dialect, traced back and forward through the CLI. */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'tracereport');
 const LOTS = 300;
 const SEED = 'demo-test';
 
@@ -22,10 +19,7 @@ interface Run {
   stderr: string;
 }
 
-function cli(...args: string[]): Run {
-  const r = spawnSync(bin, args, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): Run => runCli(args);
 
 function json<T>(r: Run, what: string): T {
   if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${r.stderr}`);
@@ -48,9 +42,7 @@ interface TraceOutput {
   shipments: Array<{ lot: string; customer: string }>;
 }
 
-beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
-});
+beforeAll(requireBuild);
 
 const targets = await dialectTargets();
 

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCliAsync } from './support/cli.js';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dialectTargets, type TestDatabase } from './support/databases.js';
 import { openTraceStore } from '../trace/store.js';
@@ -14,16 +12,9 @@ import { alarmsSql, parameterSummarySql } from '../trace/detail-sql.js';
 
 const targets = await dialectTargets();
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Runs the built CLI (`npm run build` first). */
-function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(path.join(root, 'bin', 'tracereport'), args, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (...args: string[]) => runCliAsync(args);
 
 const T = (hhmm: string) => `2026-03-02T${hhmm}:00Z`;
 const iso = (hhmm: string) => `2026-03-02T${hhmm}:00.000Z`;

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
+import { requireBuild, runCliAsync } from './support/cli.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dialectTargets, type TestDatabase } from './support/databases.js';
 import { openTraceStore } from '../trace/store.js';
@@ -14,24 +13,9 @@ import { makePlant, plantEvents, closure, type Plant } from './genealogy-plant.j
 
 const targets = await dialectTargets();
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'tracereport');
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the built CLI (`npm run build` first). */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cli = (...args: string[]) => runCliAsync(args);
 
 async function cliTrace(...args: string[]): Promise<Genealogy> {
   const r = await cli('trace', ...args, '--json');
@@ -39,9 +23,7 @@ async function cliTrace(...args: string[]): Promise<Genealogy> {
   return JSON.parse(r.stdout) as Genealogy;
 }
 
-beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
-});
+beforeAll(requireBuild);
 
 /** Compares a trace with the oracle's closure of the same plant. */
 function expectMatches(plant: Plant, g: Genealogy, root: string, direction: 'backward' | 'forward', maxDepth = 100): void {

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { requireBuild, runCli } from './support/cli.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from '../datasources/data-source.js';
 import { isTraceReportError } from '../datasources/errors.js';
@@ -16,8 +15,6 @@ import { dialectTargets, type TestDatabase } from './support/databases.js';
  * and through the module API. The steps build on each other in one fresh database per dialect.
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'tracereport');
 const TABLES = [
   'material', 'supplier', 'customer', 'equipment', 'personnel', 'route', 'route_step', 'parameter_spec', 'work_order', 'lot', 'operation',
   'lot_link', 'sample', 'inspection', 'alarm', 'shipment', 'ingest_event',
@@ -62,16 +59,11 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], input?: string): Run {
-  const r = spawnSync(bin, ['ingest', ...args], { cwd: root, encoding: 'utf8', input, env: { ...process.env, CI: 'true' }, timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string): Run => runCli(['ingest', ...args], input);
 
 const ndjson = (events: object[]) => events.map((e) => JSON.stringify(e)).join('\n') + '\n';
 
-beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
-});
+beforeAll(requireBuild);
 
 const targets = await dialectTargets();
 
