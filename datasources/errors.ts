@@ -14,7 +14,21 @@ export type ErrorCode =
   | 'INGEST_INVALID'
   | 'INGEST_READ_FAILED'
   | 'LOT_NOT_FOUND'
-  | 'ARGUMENT_INVALID';
+  | 'ARGUMENT_INVALID'
+  // report engine
+  | 'TEMPLATE_INVALID'
+  | 'TEMPLATE_VERSION_UNSUPPORTED'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'PARAM_MISSING'
+  | 'PARAM_UNKNOWN'
+  | 'PARAM_INVALID'
+  | 'DATASET_UNKNOWN'
+  | 'FIELD_UNKNOWN'
+  | 'SOURCE_UNKNOWN'
+  | 'FORMULA_INVALID'
+  | 'CHART_FAILED'
+  | 'PDF_FAILED'
+  | 'OUTPUT_FAILED';
 
 export class TraceReportError extends Error {
   readonly code: ErrorCode;

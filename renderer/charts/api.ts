@@ -1,0 +1,8 @@
+/**
+ * What outputs call to draw a chart (implemented in renderer/charts/render.ts):
+ *   renderChartSvg(chart: ResolvedChart): string          — ECharts server-side rendering to SVG (HTML, PDF)
+ *   renderChartPng(chart: ResolvedChart): Promise<Buffer> — the same chart as a PNG image (XLSX)
+ * and what the engine calls to bind a template chart to its rows:
+ *   bindChart(chart: TemplateChart, rows: readonly Row[], params): ResolvedChart
+ */
+export {};
