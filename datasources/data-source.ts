@@ -150,6 +150,41 @@ export class DataSource {
     }
   }
 
+  /**
+   * The column names a SQL template returns, found without reading rows: SQLite prepares the
+   * statement; PostgreSQL and MariaDB run it wrapped to return no row. Null when that cannot be
+   * told beforehand (SQL Server, or SQL that cannot be wrapped); the caller then checks the first row.
+   */
+  async columns(sqlTemplate: string, params: ParamValues = {}): Promise<string[] | null> {
+    const native = this.raw(sqlTemplate, params).toSQL().toNative();
+    if (this.dialect === 'sqlite') {
+      const conn = (await this.knex.client.acquireConnection()) as BetterSqlite3.Database;
+      try {
+        const stmt = conn.prepare(native.sql);
+        return stmt.reader ? stmt.columns().map((c) => c.name) : null;
+      } catch (e) {
+        throw this.wrapError(e);
+      } finally {
+        await this.knex.client.releaseConnection(conn);
+      }
+    }
+    if (this.dialect === 'mssql') return null;
+    const compiled = compileSql(sqlTemplate, params);
+    const body = compiled.sql.trim().replace(/;\s*$/, '');
+    const wrapped = `select * from (${body}) tr_describe where 1 = 0`;
+    const bindings = compiled.bindings.map((b) => this.toDriverValue(b)) as Knex.RawBinding[];
+    try {
+      const result = (await this.knex.raw(wrapped, bindings).timeout(this.timeoutMs, { cancel: true })) as unknown;
+      if (this.dialect === 'postgres') return ((result as { fields?: { name: string }[] }).fields ?? []).map((f) => f.name);
+      const fields = Array.isArray(result) ? (result[1] as { name: string }[] | undefined) : undefined;
+      return fields ? fields.map((f) => f.name) : null;
+    } catch (e) {
+      const wrappedErr = this.wrapError(e);
+      if (isTraceReportError(wrappedErr) && wrappedErr.code === 'SOURCE_QUERY_FAILED') return null;
+      throw wrappedErr;
+    }
+  }
+
   /** Checks that the source answers; the error names the source and host, never the password. */
   async ping(): Promise<void> {
     await this.query('select 1 as ok');

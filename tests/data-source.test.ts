@@ -51,6 +51,12 @@ describe.each(targets)('data source on $label', (target) => {
     expect(Number((await ds.query<{ n: number }>('select count(*) as n from item'))[0]!.n)).toBe(3000);
   });
 
+  it.skipIf(skip)('tells the columns a query returns without reading its rows', async () => {
+    const cols = await ds.columns('select id, name as item_name from item where line in (:lines) order by id', { lines: ['L1'] });
+    if (target.dialect === 'mssql') expect(cols).toBeNull();
+    else expect(cols).toEqual(['id', 'item_name']);
+  });
+
   it.skipIf(skip)('streams rows one by one, in order', async () => {
     let count = 0;
     let last = 0;
