@@ -1,0 +1,151 @@
+/**
+ * What the XLSX output needs from exceljs's streaming WorkbookWriter (4.4.0) beyond its public API,
+ * in one place so a version change is checked here (tests/xlsx-output.test.ts reads every feature back):
+ *
+ * - Merges without the public `mergeCells` check against every earlier merge of the sheet (quadratic:
+ *   a grouped report has one merge per group). Resolved merges never overlap by construction.
+ * - Hyperlinks on typed cells: the public route (`{text, hyperlink}` values) turns numbers and dates
+ *   into text; the sheet's relationship writer takes a hyperlink for any cell address.
+ * - Images: the streaming writer has no `worksheet.addImage` (exceljs issues #322, #1709; the README
+ *   says images are not supported in streaming mode). `workbook.addImage` stores the media; this module
+ *   writes the drawing part (one `oneCellAnchor` picture per image), its relationships, the sheet's
+ *   `<drawing>` element and the content type the writer leaves out.
+ */
+import { createRequire } from 'node:module';
+import type ExcelJS from 'exceljs';
+
+const require = createRequire(import.meta.url);
+
+export type WorkbookWriter = ExcelJS.stream.xlsx.WorkbookWriter;
+export type WorksheetWriter = ExcelJS.Worksheet;
+
+interface ZipLike {
+  append(source: string | Buffer, data: { name: string }): void;
+}
+interface WorkbookInternals {
+  zip: ZipLike;
+  media: unknown[];
+  _worksheets: unknown[];
+  sharedStrings: unknown;
+  commentRefs: unknown[];
+  addContentTypes(): Promise<void>;
+}
+interface SheetRelsWriter {
+  addHyperlink(h: { address: string; target: string }): void;
+  addRelationship(rel: { Type: string; Target: string }): string;
+}
+interface WorksheetInternals {
+  _merges: unknown[];
+  _sheetRelsWriter: SheetRelsWriter;
+  _writeLegacyData(): void;
+  stream: { write(s: string): void };
+}
+interface CellInternals {
+  merge(master: ExcelJS.Cell): void;
+}
+
+const DRAWING_REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing';
+const IMAGE_REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/image';
+/** English Metric Units per pixel at 96 dpi. */
+const EMU_PER_PX = 9525;
+
+/** Hyperlink on any cell, keeping the cell's value and type. */
+export function addHyperlink(ws: WorksheetWriter, address: string, target: string): void {
+  (ws as unknown as WorksheetInternals)._sheetRelsWriter.addHyperlink({ address, target });
+}
+
+/**
+ * Merges the 1-based range (the master cell's value and style must be set first): covered cells take
+ * the master's style (borders of the merged area) and the range is recorded for `<mergeCells>`.
+ */
+export function addMerge(ws: WorksheetWriter, top: number, left: number, bottom: number, right: number): void {
+  const master = ws.getRow(top).getCell(left);
+  for (let r = top; r <= bottom; r++) {
+    const row = ws.getRow(r);
+    for (let c = left; c <= right; c++) {
+      if (r !== top || c !== left) (row.getCell(c) as unknown as CellInternals).merge(master);
+    }
+  }
+  (ws as unknown as WorksheetInternals)._merges.push(`${master.address}:${ws.getRow(bottom).getCell(right).address}`);
+}
+
+export interface SheetImage {
+  /** 0-based worksheet row and column of the top-left corner. */
+  readonly row: number;
+  readonly col: number;
+  /** Pixels. */
+  readonly width: number;
+  readonly height: number;
+  readonly png: Buffer;
+}
+
+/** Pictures in worksheets of a streaming workbook (call `attach` before the worksheet is committed). */
+export class StreamingDrawings {
+  private readonly drawings: { name: string }[] = [];
+
+  constructor(private readonly workbook: WorkbookWriter) {
+    const wb = workbook as unknown as WorkbookInternals;
+    const ContentTypesXform = require('exceljs/lib/xlsx/xform/core/content-types-xform.js') as new () => { toXml(model: unknown): string };
+    const drawings = this.drawings;
+    wb.addContentTypes = function addContentTypes(this: WorkbookInternals) {
+      const xml = new ContentTypesXform().toXml({
+        worksheets: this._worksheets.filter(Boolean),
+        sharedStrings: this.sharedStrings,
+        commentRefs: this.commentRefs,
+        media: this.media,
+        drawings,
+      });
+      this.zip.append(xml, { name: '[Content_Types].xml' });
+      return Promise.resolve();
+    };
+  }
+
+  /** Adds the images to the worksheet as one drawing; the worksheet's `<drawing>` is written when it is committed. */
+  attach(ws: WorksheetWriter, images: readonly SheetImage[]): void {
+    if (images.length === 0) return;
+    const wb = this.workbook as unknown as WorkbookInternals;
+    const name = `drawing${this.drawings.length + 1}`;
+    this.drawings.push({ name });
+    const rels: string[] = [];
+    const anchors: string[] = [];
+    images.forEach((img, i) => {
+      const id = this.workbook.addImage({ buffer: img.png as unknown as ExcelJS.Buffer, extension: 'png' });
+      const rId = `rId${i + 1}`;
+      rels.push(`<Relationship Id="${rId}" Type="${IMAGE_REL}" Target="../media/image${id}.png"/>`);
+      anchors.push(anchorXml(img, i + 2, rId));
+    });
+    wb.zip.append(
+      `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rels.join('')}</Relationships>`,
+      { name: `xl/drawings/_rels/${name}.xml.rels` },
+    );
+    wb.zip.append(
+      `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">${anchors.join('')}</xdr:wsDr>`,
+      { name: `xl/drawings/${name}.xml` },
+    );
+    const sheet = ws as unknown as WorksheetInternals;
+    const writeLegacyData = sheet._writeLegacyData.bind(sheet);
+    // `<drawing>` comes right before `<legacyDrawing>` in a worksheet (ECMA-376 CT_Worksheet order).
+    sheet._writeLegacyData = () => {
+      const rId = sheet._sheetRelsWriter.addRelationship({ Type: DRAWING_REL, Target: `../drawings/${name}.xml` });
+      sheet.stream.write(`<drawing r:id="${rId}"/>`);
+      writeLegacyData();
+    };
+  }
+}
+
+function anchorXml(img: SheetImage, shapeId: number, rId: string): string {
+  const cx = Math.round(img.width * EMU_PER_PX);
+  const cy = Math.round(img.height * EMU_PER_PX);
+  return (
+    '<xdr:oneCellAnchor>' +
+    `<xdr:from><xdr:col>${img.col}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>${img.row}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>` +
+    `<xdr:ext cx="${cx}" cy="${cy}"/>` +
+    '<xdr:pic>' +
+    `<xdr:nvPicPr><xdr:cNvPr id="${shapeId}" name="Chart ${shapeId - 1}"/><xdr:cNvPicPr><a:picLocks noChangeAspect="1"/></xdr:cNvPicPr></xdr:nvPicPr>` +
+    `<xdr:blipFill><a:blip xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:embed="${rId}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill>` +
+    `<xdr:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="${cx}" cy="${cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr>` +
+    '</xdr:pic>' +
+    '<xdr:clientData/>' +
+    '</xdr:oneCellAnchor>'
+  );
+}

@@ -1,0 +1,252 @@
+/**
+ * XLSX output: the resolved report through exceljs's streaming WorkbookWriter. Each row is committed
+ * as soon as it is written (rows of a merge are created ahead, within their band), so memory stays
+ * flat however long the report is.
+ *
+ * - Typed values: numbers, text, booleans, dates (with the cell's format or the default date format),
+ *   Excel errors; formula cells carry the value the engine computed.
+ * - One exceljs style object per (style id, number format), shared by every cell that uses it.
+ * - Merges, column widths and hidden columns, row heights, frozen panes, hyperlinks (linkHref), page
+ *   setup (paper, orientation, margins, print titles, header/footer), charts as PNG pictures.
+ * - A sheet longer than Excel's 1,048,576 rows continues on `Name (2)`, `Name (3)` ..., each starting
+ *   with the sheet's repeated header rows; a merge never crosses into the next sheet.
+ */
+import { once } from 'node:events';
+import ExcelJS from 'exceljs';
+import { TraceReportError } from '../../datasources/errors.js';
+import { defaultDateFormat } from '../format/number-format.js';
+import { linkHref } from '../link-href.js';
+import type { CellValue, ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
+import { addHyperlink, addMerge, StreamingDrawings, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
+import { openOutput, outputError } from './output-target.js';
+import { xlsxHeaderFooter, xlsxPageSetup } from './page-setup.js';
+import { SheetNames } from './sheet-names.js';
+import { XlsxStyleCache } from './styles.js';
+
+/** Rows of one Excel worksheet (Excel 2007 and later). */
+export const EXCEL_MAX_ROWS = 1_048_576;
+/** Columns of one Excel worksheet (A..XFD). */
+export const EXCEL_MAX_COLS = 16_384;
+/** Characters Excel keeps in one cell. */
+export const EXCEL_MAX_TEXT = 32_767;
+
+export interface XlsxOptions {
+  /** Prefix of report links (`https://host`), so links work outside the viewer. */
+  linkBase?: string;
+  /** Rows per worksheet before the sheet continues on a new one (default and maximum: Excel's 1,048,576). */
+  maxRowsPerSheet?: number;
+  /** Draws a chart as PNG (default: renderChartPng of renderer/charts/render.ts). */
+  chartPng?: (chart: ResolvedChart) => Promise<Buffer>;
+  /** zlib level of the zip (0-9; default 1: the XML compresses well at any level and level 1 is the fastest). */
+  compression?: number;
+  /** Strings in a shared-strings table instead of inline (smaller files with many repeated strings, more memory). */
+  sharedStrings?: boolean;
+}
+
+export interface XlsxSummary {
+  /** The file written, or `<stream>`. */
+  file: string;
+  /** Worksheets written, with their data rows (continuation sheets listed on their own). */
+  sheets: { name: string; rows: number }[];
+  /** Pictures (charts) embedded. */
+  images: number;
+}
+
+/** Yield to the event loop after this many rows, so the zip stream drains and memory stays flat. */
+const ROWS_PER_YIELD = 500;
+
+export async function writeXlsx(report: ResolvedReport, out: string | NodeJS.WritableStream, opts: XlsxOptions = {}): Promise<XlsxSummary> {
+  const target = openOutput(out);
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: target.stream as unknown as import('node:stream').Stream,
+    useStyles: true,
+    useSharedStrings: opts.sharedStrings ?? false,
+    zip: { zlib: { level: opts.compression ?? 1 } },
+  });
+  const writer = new XlsxReportWriter(report, workbook, target.stream, opts);
+  try {
+    await Promise.race([writer.writeAll(), target.failed]);
+    await Promise.race([workbook.commit(), target.failed]);
+    await target.complete();
+  } catch (e) {
+    await target.discard().catch(() => {});
+    throw outputError('XLSX', target, e);
+  }
+  return { file: target.name, sheets: writer.written, images: writer.images };
+}
+
+type ChartPng = (chart: ResolvedChart) => Promise<Buffer>;
+
+class XlsxReportWriter {
+  readonly written: { name: string; rows: number }[] = [];
+  images = 0;
+  private readonly styles: XlsxStyleCache;
+  private readonly names = new SheetNames();
+  private readonly drawings: StreamingDrawings;
+  private readonly maxRows: number;
+  private chartPng?: ChartPng;
+
+  constructor(
+    private readonly report: ResolvedReport,
+    private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter,
+    private readonly out: NodeJS.WritableStream,
+    private readonly opts: XlsxOptions,
+  ) {
+    this.styles = new XlsxStyleCache(report.styles);
+    this.drawings = new StreamingDrawings(workbook);
+    this.maxRows = Math.min(EXCEL_MAX_ROWS, Math.max(1, Math.floor(opts.maxRowsPerSheet ?? EXCEL_MAX_ROWS)));
+    this.chartPng = opts.chartPng;
+  }
+
+  async writeAll(): Promise<void> {
+    for await (const sheet of this.report.sheets) await this.writeSheet(sheet);
+    if (this.written.length === 0) this.workbook.addWorksheet(this.names.take(this.report.name)).commit();
+  }
+
+  private async writeSheet(sheet: ResolvedSheet): Promise<void> {
+    const header = sheet.repeatRows && sheet.repeatRows.last >= sheet.repeatRows.first ? sheet.repeatRows : undefined;
+    const headerCount = header ? header.last - header.first + 1 : 0;
+    // Header rows repeated at the top of continuation sheets (only when they leave room for data).
+    const repeat = header && headerCount < this.maxRows ? header : undefined;
+    const headerRows: ResolvedRow[] = [];
+    let part = this.openPart(sheet, 1, 0, 0);
+    let sinceYield = 0;
+    for await (const band of sheet.bands) {
+      for (const row of band.rows) {
+        let span = 1;
+        for (const c of row.cells) if (c.rowSpan && c.rowSpan > span) span = c.rowSpan;
+        if (part.outRow(row.row) + span > this.maxRows && row.row > part.start) {
+          await this.closePart(part, sheet, row.row);
+          part = this.openPart(sheet, part.number + 1, row.row, repeat ? headerCount : 0);
+          if (repeat) for (const h of headerRows) await this.writeRow(part, h, h.row - repeat.first, headerCount);
+        }
+        await this.writeRow(part, row, part.outRow(row.row), this.maxRows);
+        if (repeat && part.number === 1 && row.row >= repeat.first && row.row <= repeat.last) headerRows.push(row);
+        if (++sinceYield >= ROWS_PER_YIELD) {
+          sinceYield = 0;
+          await this.drain();
+        }
+      }
+    }
+    await this.closePart(part, sheet, Infinity);
+  }
+
+  /** Lets the zip and the output stream catch up. */
+  private async drain(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const out = this.out as NodeJS.WritableStream & { writableNeedDrain?: boolean };
+    if (out.writableNeedDrain) await once(out as unknown as import('node:events').EventEmitter, 'drain');
+  }
+
+  private openPart(sheet: ResolvedSheet, number: number, start: number, offset: number): SheetPart {
+    const name = this.names.take(sheet.name, number);
+    const first = number === 1;
+    const rr = sheet.repeatRows;
+    const titleRows = rr ? (first ? { first: rr.first + 1, last: rr.last + 1 } : offset > 0 ? { first: 1, last: offset } : undefined) : undefined;
+    const frozenRows = sheet.frozen ? (first ? sheet.frozen.rows : rr ? Math.max(0, Math.min(offset, sheet.frozen.rows - rr.first)) : 0) : 0;
+    const frozenCols = sheet.frozen?.cols ?? 0;
+    const ws = this.workbook.addWorksheet(name, {
+      views: frozenRows > 0 || frozenCols > 0 ? [{ state: 'frozen', xSplit: frozenCols, ySplit: frozenRows }] : [],
+      pageSetup: xlsxPageSetup(this.report.page, titleRows),
+      headerFooter: xlsxHeaderFooter(this.report.page, this.report.params),
+    });
+    sheet.columns.forEach((c, i) => {
+      if (c.width === undefined && !c.hidden) return;
+      const col = ws.getColumn(i + 1);
+      if (c.width !== undefined) col.width = c.width;
+      if (c.hidden) col.hidden = true;
+    });
+    return new SheetPart(ws, name, number, start, offset);
+  }
+
+  /** Adds the part's pictures (its cells' charts and the floats anchored in rows start..end-1) and commits it. */
+  private async closePart(part: SheetPart, sheet: ResolvedSheet, end: number): Promise<void> {
+    for (const f of sheet.floats) {
+      if ((f.row >= part.start || part.number === 1) && f.row < end) part.charts.push({ row: Math.max(0, part.outRow(f.row)), col: f.col, chart: f.chart });
+    }
+    const images: SheetImage[] = [];
+    for (const c of part.charts) {
+      const png = await this.renderChart(c.chart);
+      images.push({ row: c.row, col: c.col, width: c.chart.width, height: c.chart.height, png });
+    }
+    this.drawings.attach(part.ws, images);
+    this.images += images.length;
+    part.ws.commit();
+    this.written.push({ name: part.name, rows: part.rows });
+  }
+
+  private async renderChart(chart: ResolvedChart): Promise<Buffer> {
+    if (!this.chartPng) {
+      const mod = (await import(CHART_RENDER_MODULE)) as { renderChartPng: ChartPng };
+      this.chartPng = mod.renderChartPng;
+    }
+    return this.chartPng(chart);
+  }
+
+  /** Writes one resolved row at 0-based worksheet row `at`; merges are clipped to the first `limit` worksheet rows. */
+  private async writeRow(part: SheetPart, row: ResolvedRow, at: number, limit: number): Promise<void> {
+    const ws = part.ws;
+    const xrow = ws.getRow(at + 1);
+    if (row.height !== undefined) xrow.height = row.height;
+    for (const c of row.cells) {
+      if (c.col >= EXCEL_MAX_COLS) {
+        throw new TraceReportError('OUTPUT_FAILED', `sheet "${part.name}" row ${at + 1} has a cell in column ${c.col + 1}; an Excel sheet has at most ${EXCEL_MAX_COLS} columns (XFD)`, { sheet: part.name, row: at + 1, col: c.col + 1 });
+      }
+      const cell = xrow.getCell(c.col + 1);
+      const v = c.value;
+      let numFmt = c.numFmt;
+      if (v instanceof Date && (numFmt === undefined || numFmt === 'General')) numFmt = Number.isNaN(v.getTime()) ? undefined : defaultDateFormat(v);
+      cell.value = this.xlsxValue(v, part, at, c.col);
+      cell.style = this.styles.get(c.style, numFmt);
+      if (c.link) addHyperlink(ws, cell.address, linkHref(c.link, this.opts.linkBase));
+      const rowSpan = c.rowSpan ?? 1;
+      const colSpan = c.colSpan ?? 1;
+      if (rowSpan > 1 || colSpan > 1) {
+        const bottom = Math.min(at + rowSpan, limit);
+        const right = Math.min(c.col + colSpan, EXCEL_MAX_COLS);
+        if (bottom - at > 1 || right - c.col > 1) addMerge(ws, at + 1, c.col + 1, bottom, right);
+      }
+      if (c.chart) part.charts.push({ row: at, col: c.col, chart: c.chart });
+    }
+    xrow.commit();
+    if (row.row >= part.start) part.rows++;
+  }
+
+  private xlsxValue(v: CellValue, part: SheetPart, at: number, col: number): ExcelJS.CellValue {
+    if (typeof v === 'string') {
+      if (v.length <= EXCEL_MAX_TEXT) return v;
+      this.report.meta.warnings.push({
+        code: 'XLSX_TEXT_TRUNCATED',
+        message: `sheet "${part.name}" row ${at + 1} column ${col + 1}: text of ${v.length} characters cut to Excel's ${EXCEL_MAX_TEXT}`,
+        sheet: part.name,
+      });
+      return v.slice(0, EXCEL_MAX_TEXT);
+    }
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v;
+    if (typeof v === 'number') return Number.isFinite(v) ? v : { error: '#NUM!' };
+    return v as ExcelJS.CellValue;
+  }
+}
+
+/** Kept in a constant so the XLSX output loads the chart renderer (ECharts, resvg) only when a report has charts. */
+const CHART_RENDER_MODULE = '../charts/render.js';
+
+class SheetPart {
+  rows = 0;
+  readonly charts: { row: number; col: number; chart: ResolvedChart }[] = [];
+
+  constructor(
+    readonly ws: WorksheetWriter,
+    readonly name: string,
+    readonly number: number,
+    /** First source row of this part. */
+    readonly start: number,
+    /** Worksheet rows before the first source row (repeated header rows). */
+    readonly offset: number,
+  ) {}
+
+  /** 0-based worksheet row of a source row. */
+  outRow(sourceRow: number): number {
+    return sourceRow - this.start + this.offset;
+  }
+}
