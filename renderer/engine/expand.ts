@@ -11,6 +11,7 @@ import type { GridTemplate } from '../template/schema.js';
 import type { EngineInput } from './api.js';
 import { expandSheetFull } from './full.js';
 import { planSheet, type SheetPlan } from './plan.js';
+import { expandSheetStreaming, streamable } from './streaming.js';
 
 export const DEFAULT_ROW_LIMIT = 1_000_000;
 /** Rows per band in full mode (a band is cut only where no merge is open). */
@@ -30,7 +31,31 @@ export function expandGrid(input: EngineInput): ResolvedReport {
   // plans are made up front (cheap, no rows): template errors surface before any query runs
   const plans = template.sheets.map((s) => planSheet(template, s, input.params, styles));
 
+  const stream = input.mode !== 'full' ? streamable(template, plans) : undefined;
+  if (stream) meta.mode = 'streaming';
+
   async function* sheets(): AsyncGenerator<ResolvedSheet> {
+    if (stream) {
+      // the streamed sheet reads its dataset as it goes; the other sheets read no data
+      for (let k = 0; k < plans.length; k++) {
+        const plan = plans[k]!;
+        if (k !== stream.sheetIndex) {
+          yield fullSheet(template, plan, new Map(), input, styles, meta, warn);
+          continue;
+        }
+        yield expandSheetStreaming({
+          template,
+          plan,
+          stream,
+          input,
+          styles,
+          meta,
+          warn,
+          checkFirst: (first) => checkFields(stream.dataset, first, plans),
+        });
+      }
+      return;
+    }
     const rows = await loadDatasets(template, plans, input, meta);
     for (const plan of plans) yield fullSheet(template, plan, rows, input, styles, meta, warn);
   }

@@ -5,13 +5,13 @@
  */
 import type { Row } from '../../datasources/data-source.js';
 import { bindChart } from '../charts/bind.js';
-import type { CellStyle, CellValue, RenderWarning, ResolvedCell, ResolvedColumn, ResolvedFloat, ResolvedLink, ResolvedRow } from '../resolved.js';
-import { isExcelError } from '../resolved.js';
-import { mergeStyles, type StyleTable } from '../style-table.js';
+import type { CellValue, RenderWarning, ResolvedCell, ResolvedColumn, ResolvedFloat, ResolvedRow } from '../resolved.js';
+import type { StyleTable } from '../style-table.js';
 import { evaluateFormula, FormulaRefError, type CompiledFormula, type FormulaHost } from '../formula/evaluate.js';
 import { columnLetters, formatAddress, parseAddress, type FormulaRef, type HierStep } from '../formula/references.js';
 import type { AxisNode, CellPlan, SheetPlan } from './plan.js';
 import { posKey } from './plan.js';
+import { Decorator } from './decorate.js';
 import { chainInst, commonScope, inChain, instancesUnder, layout, rootInst, rowSet, splitRows, type Inst } from './tree.js';
 import { aggregate, cellValue, finalValue, groupKey, joinValues } from './values.js';
 
@@ -45,7 +45,7 @@ class FullExpansion {
   private readonly hRoot: Inst;
   private readonly instancesOf = new Map<AxisNode, Inst[]>();
   private readonly memo = new Map<CellPlan, Map<Inst, Map<Inst, CellValue>>>();
-  private readonly styleCache = new Map<string, number>();
+  private readonly decorator: Decorator;
 
   constructor(private readonly run: SheetRun) {
     this.plan = run.plan;
@@ -53,6 +53,7 @@ class FullExpansion {
     this.hRoot = rootInst(this.plan.hRoot);
     this.instancesOf.set(this.plan.vRoot, [this.vRoot]);
     this.instancesOf.set(this.plan.hRoot, [this.hRoot]);
+    this.decorator = new Decorator(run.styles, (c, m) => this.warn(c, m));
   }
 
   expand(repeatRows: string | undefined): ExpandedSheet {
@@ -323,11 +324,12 @@ class FullExpansion {
     const { value, numFmt } = finalValue(raw, c.format);
     const out: { -readonly [K in keyof ResolvedCell]: ResolvedCell[K] } = { col, value };
     if (numFmt !== undefined) out.numFmt = numFmt;
-    const style = this.styleFor(c, vi, hi);
+    const evaluate = (f: CompiledFormula) => evaluateFormula(f, { row: c.row, col: c.col, sheet: this.run.sheetName }, this.host(vi, hi));
+    const style = this.decorator.style(c, evaluate);
     if (style !== undefined) out.style = style;
     if (rowSpan > 1) out.rowSpan = rowSpan;
     if (colSpan > 1) out.colSpan = colSpan;
-    if (c.link) out.link = this.linkFor(c, vi, hi);
+    if (c.link) out.link = this.decorator.link(c, evaluate);
     if (c.chart) {
       const rows = c.chart.dataset !== undefined ? this.rowsFor({ dataset: c.chart.dataset }, vi, hi) : [];
       out.chart = bindChart(c.chart, rows, { ...this.run.params });
@@ -335,53 +337,9 @@ class FullExpansion {
     return out;
   }
 
-  private styleFor(c: CellPlan, vi: Inst, hi: Inst): number | undefined {
-    if (c.conditions.length === 0) return c.styleId;
-    const matched: CellStyle[] = [];
-    let key = c.address;
-    c.conditions.forEach((cond, k) => {
-      const r = evaluateFormula(cond.formula, { row: c.row, col: c.col, sheet: this.run.sheetName }, this.host(vi, hi));
-      if (r.problem !== undefined) {
-        this.warn(c, `condition ${r.problem}`);
-        return;
-      }
-      const v = r.value;
-      if (v === true || (typeof v === 'number' && v !== 0)) {
-        matched.push(cond.style);
-        key += `|${k}`;
-      }
-    });
-    if (matched.length === 0) return c.styleId;
-    let id = this.styleCache.get(key);
-    if (id === undefined) {
-      id = this.run.styles.intern(mergeStyles(c.baseStyle, ...matched));
-      this.styleCache.set(key, id);
-    }
-    return id;
-  }
-
-  private linkFor(c: CellPlan, vi: Inst, hi: Inst): ResolvedLink {
-    const link = c.link!;
-    if (link.url !== undefined) return { url: link.url };
-    const params: Record<string, string | number | boolean | null> = {};
-    for (const p of link.params) {
-      if (p.formula) {
-        const v = this.evaluate(c, p.formula, vi, hi);
-        params[p.name] = linkValue(v);
-      } else params[p.name] = p.literal ?? null;
-    }
-    return { report: link.report!, params };
-  }
-
   private warn(c: CellPlan, message: string): void {
     this.run.warn({ code: 'FORMULA_ERROR', sheet: this.run.sheetName, cell: c.address, message });
   }
-}
-
-function linkValue(v: CellValue): string | number | boolean | null {
-  if (v === null || isExcelError(v)) return null;
-  if (v instanceof Date) return v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : v.toISOString();
-  return v;
 }
 
 /** The template line (1-based) of every output line of a laid-out root. */

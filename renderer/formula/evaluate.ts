@@ -113,6 +113,7 @@ function theParser(): FormulaParser {
       if (ref.kind !== 'param') throw FormulaError.REF;
       const v = current!.host.param(ref.name);
       if (v === undefined || v === null) return '';
+      if (isExcelError(v)) throw formulaErrorFor(v.error);
       if (Array.isArray(v)) return v.length === 0 ? '' : [v.map((x) => paramValue(x))];
       return paramValue(v);
     },
