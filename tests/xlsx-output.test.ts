@@ -80,6 +80,14 @@ describe('values', () => {
     expect(c(9).numFmt).toBe('dd/mm/yyyy');
   });
 
+  test('text keeps markup characters, line breaks, edge spaces and emoji; characters XML cannot hold are dropped', async () => {
+    const texts = ['<b>a & b</b>', 'line1\nline2\r\nline3', '  padded  ', 'tab\there', '😀 批次', 'bell\u0007 nul\u0000 lone\uD800 end'];
+    const { wb } = await roundTrip({ sheets: [{ name: 'T', rows: [{ row: 0, cells: texts.map((value, col) => ({ col, value })) }] }] });
+    const row = sheet1(wb).getRow(1);
+    expect(texts.slice(0, 5).map((_, i) => row.getCell(i + 1).value)).toEqual(texts.slice(0, 5));
+    expect(row.getCell(6).value).toBe('bell nul lone end');
+  });
+
   test('every Excel error code is written as an error value', async () => {
     const codes = ['#DIV/0!', '#NAME?', '#REF!', '#VALUE!', '#N/A', '#NUM!', '#NULL!'] as const;
     const { wb } = await roundTrip({ sheets: [{ name: 'E', rows: [{ row: 0, cells: codes.map((error, col) => ({ col, value: { error } })) }] }] });
@@ -137,6 +145,21 @@ describe('layout', () => {
     expect(ws.getCell('A2').border?.left?.style).toBe('thin');
     expect(ws.getCell('B2').value).toBe('Bob');
     expect(ws.getCell('A5').value).toBe('after');
+  });
+
+  test('a merge over rows that have no cells of their own still covers them', async () => {
+    const { wb } = await roundTrip({
+      styles: [{ border: 'thin' }],
+      sheets: [{ name: 'M', rows: [{ row: 0, cells: [{ col: 1, value: 'tall', rowSpan: 4, colSpan: 2, style: 0 }] }, { row: 2, cells: [{ col: 0, value: 'left' }, { col: 3, value: 'right' }] }] }],
+    });
+    const ws = sheet1(wb);
+    expect(ws.model.merges).toEqual(['B1:C4']);
+    for (const ref of ['C1', 'B2', 'C2', 'B3', 'C3', 'B4', 'C4']) {
+      expect(ws.getCell(ref).master.address).toBe('B1');
+      expect(ws.getCell(ref).border?.bottom?.style).toBe('thin');
+    }
+    expect(ws.getCell('A3').value).toBe('left');
+    expect(ws.getCell('D3').value).toBe('right');
   });
 
   test('column widths, hidden columns and row heights', async () => {
@@ -206,15 +229,19 @@ describe('styles', () => {
     expect(row.getCell(4).font?.bold).toBeUndefined();
   });
 
-  test('one style object per (style id, number format), reused for every cell', () => {
+  test('one XLSX style per (style id, number format), built once', () => {
     const table = new StyleTable();
-    const id = table.intern({ font: { bold: true } });
-    const cache = new XlsxStyleCache(table);
-    expect(cache.get(id, '0.00')).toBe(cache.get(id, '0.00'));
-    expect(cache.get(id, '0.00')).not.toBe(cache.get(id, undefined));
-    expect(cache.get(undefined, undefined)).toBe(cache.get(undefined, undefined));
-    expect(cache.get(id, '0.00')).toEqual(toXlsxStyle({ font: { bold: true } }, '0.00'));
+    const bold = table.intern({ font: { bold: true } });
+    const registered: unknown[] = [];
+    const cache = new XlsxStyleCache(table, (style) => registered.push(style));
+    const a = cache.get(bold, '0.00');
+    expect(cache.get(bold, '0.00')).toBe(a);
+    expect(cache.get(bold, undefined)).not.toBe(a);
+    expect(cache.get(undefined, undefined)).toBe(0);
+    expect(cache.get(undefined, '0.0%')).toBeGreaterThan(0);
+    expect(registered).toEqual([toXlsxStyle({ font: { bold: true } }, '0.00'), toXlsxStyle({ font: { bold: true } }, undefined), { numFmt: '0.0%' }]);
   });
+
 });
 
 describe('links', () => {

@@ -2,8 +2,11 @@
  * What the XLSX output needs from exceljs's streaming WorkbookWriter (4.4.0) beyond its public API,
  * in one place so a version change is checked here (tests/xlsx-output.test.ts reads every feature back):
  *
- * - Merges without the public `mergeCells` check against every earlier merge of the sheet (quadratic:
- *   a grouped report has one merge per group). Resolved merges never overlap by construction.
+ * - Rows written as XML (row-xml.ts) straight into the worksheet's stream, instead of Row and Cell
+ *   objects: `startSheetData` writes the columns and opens `<sheetData>` as the writer's first row would;
+ *   cell styles are indexes from the workbook's style table (`styleIndex`).
+ * - Merges recorded for `<mergeCells>` without the public `mergeCells` (which checks every earlier merge
+ *   of the sheet: quadratic, and needs Cell objects). Resolved merges never overlap by construction.
  * - Hyperlinks on typed cells: the public route (`{text, hyperlink}` values) turns numbers and dates
  *   into text; the sheet's relationship writer takes a hyperlink for any cell address.
  * - Images: the streaming writer has no `worksheet.addImage` (exceljs issues #322, #1709; the README
@@ -12,7 +15,7 @@
  *   `<drawing>` element and the content type the writer leaves out.
  */
 import { createRequire } from 'node:module';
-import type ExcelJS from 'exceljs';
+import ExcelJS from 'exceljs';
 
 const require = createRequire(import.meta.url);
 
@@ -29,6 +32,7 @@ interface WorkbookInternals {
   sharedStrings: unknown;
   commentRefs: unknown[];
   addContentTypes(): Promise<void>;
+  styles: { addStyleModel(style: Partial<ExcelJS.Style>, cellType: ExcelJS.ValueType): number };
 }
 interface SheetRelsWriter {
   addHyperlink(h: { address: string; target: string }): void;
@@ -38,10 +42,10 @@ interface WorksheetInternals {
   _merges: unknown[];
   _sheetRelsWriter: SheetRelsWriter;
   _writeLegacyData(): void;
+  _writeColumns(): void;
+  _writeOpenSheetData(): void;
+  startedData: boolean;
   stream: { write(s: string): void };
-}
-interface CellInternals {
-  merge(master: ExcelJS.Cell): void;
 }
 
 const DRAWING_REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing';
@@ -54,19 +58,27 @@ export function addHyperlink(ws: WorksheetWriter, address: string, target: strin
   (ws as unknown as WorksheetInternals)._sheetRelsWriter.addHyperlink({ address, target });
 }
 
-/**
- * Merges the 1-based range (the master cell's value and style must be set first): covered cells take
- * the master's style (borders of the merged area) and the range is recorded for `<mergeCells>`.
- */
-export function addMerge(ws: WorksheetWriter, top: number, left: number, bottom: number, right: number): void {
-  const master = ws.getRow(top).getCell(left);
-  for (let r = top; r <= bottom; r++) {
-    const row = ws.getRow(r);
-    for (let c = left; c <= right; c++) {
-      if (r !== top || c !== left) (row.getCell(c) as unknown as CellInternals).merge(master);
-    }
-  }
-  (ws as unknown as WorksheetInternals)._merges.push(`${master.address}:${ws.getRow(bottom).getCell(right).address}`);
+/** Records a merged range (`A1:B3`) for the worksheet's `<mergeCells>`. */
+export function addMerge(ws: WorksheetWriter, range: string): void {
+  (ws as unknown as WorksheetInternals)._merges.push(range);
+}
+
+/** Writes the column settings and opens `<sheetData>`; set the columns first. */
+export function startSheetData(ws: WorksheetWriter): void {
+  const sheet = ws as unknown as WorksheetInternals;
+  sheet._writeColumns();
+  sheet._writeOpenSheetData();
+  sheet.startedData = true;
+}
+
+/** Appends `<row>` elements to the worksheet's `<sheetData>` (after startSheetData). */
+export function writeSheetXml(ws: WorksheetWriter, xml: string): void {
+  (ws as unknown as WorksheetInternals).stream.write(xml);
+}
+
+/** The index of a style in the workbook's style table (cellXfs), adding it when new. */
+export function styleIndex(workbook: WorkbookWriter, style: Partial<ExcelJS.Style>): number {
+  return (workbook as unknown as WorkbookInternals).styles.addStyleModel(style, ExcelJS.ValueType.Number);
 }
 
 export interface SheetImage {

@@ -1,8 +1,7 @@
 /**
- * Resolved cell styles as exceljs style objects. Each (style id, number format) pair is converted
- * once and the same object is given to every cell that uses it: exceljs remembers the XLSX style
- * index of an object it has seen (a WeakMap keyed by the object), so a shared object costs one map
- * lookup per cell instead of building and hashing a style per cell.
+ * Resolved cell styles as XLSX styles: each (style id, number format) pair is converted to an exceljs
+ * style once and added to the workbook's style table (exceljs dedupes fonts, fills, borders and
+ * formats); cells carry the resulting index.
  */
 import type ExcelJS from 'exceljs';
 import type { CellStyle, StyleLookup } from '../resolved.js';
@@ -51,22 +50,30 @@ export function toXlsxStyle(style: CellStyle | undefined, numFmt: string | undef
   return out;
 }
 
-/** Style objects of one workbook by (style id, number format), each built on first use. */
+/**
+ * XLSX style indexes (the `s` of a cell) of one workbook by (style id, number format), each added to
+ * the workbook's style table on first use. 0 is the default style.
+ */
 export class XlsxStyleCache {
   /** Index: style id + 1 (0 = no style). */
-  private readonly byId: Map<string | undefined, XlsxStyle>[] = [];
+  private readonly byId: Map<string | undefined, number>[] = [];
 
-  constructor(private readonly styles: StyleLookup) {}
+  constructor(
+    private readonly styles: StyleLookup,
+    /** Adds an exceljs style to the workbook's style table and gives its index. */
+    private readonly register: (style: XlsxStyle) => number,
+  ) {}
 
-  get(styleId: number | undefined, numFmt: string | undefined): XlsxStyle {
+  get(styleId: number | undefined, numFmt: string | undefined): number {
     const i = styleId === undefined ? 0 : styleId + 1;
     let byFmt = this.byId[i];
     if (!byFmt) this.byId[i] = byFmt = new Map();
-    let s = byFmt.get(numFmt);
-    if (!s) {
-      s = toXlsxStyle(styleId === undefined ? undefined : this.styles.get(styleId), numFmt);
-      byFmt.set(numFmt, s);
+    let xf = byFmt.get(numFmt);
+    if (xf === undefined) {
+      const style = toXlsxStyle(styleId === undefined ? undefined : this.styles.get(styleId), numFmt);
+      xf = Object.keys(style).length === 0 ? 0 : this.register(style);
+      byFmt.set(numFmt, xf);
     }
-    return s;
+    return xf;
   }
 }

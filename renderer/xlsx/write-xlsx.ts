@@ -1,11 +1,12 @@
 /**
- * XLSX output: the resolved report through exceljs's streaming WorkbookWriter. Each row is committed
- * as soon as it is written (rows of a merge are created ahead, within their band), so memory stays
- * flat however long the report is.
+ * XLSX output: the resolved report through exceljs's streaming WorkbookWriter. Rows go into the
+ * worksheet stream as XML as soon as they are read (row-xml.ts; exceljs writes the rest of the file),
+ * so memory stays flat however long the report is.
  *
  * - Typed values: numbers, text, booleans, dates (with the cell's format or the default date format),
  *   Excel errors; formula cells carry the value the engine computed.
- * - One exceljs style object per (style id, number format), shared by every cell that uses it.
+ * - One XLSX style per (style id, number format), built once. Cells covered by a merge carry the merged
+ *   cell's style (so borders go round the whole area).
  * - Merges, column widths and hidden columns, row heights, frozen panes, hyperlinks (linkHref), page
  *   setup (paper, orientation, margins, print titles, header/footer), charts as PNG pictures.
  * - A sheet longer than Excel's 1,048,576 rows continues on `Name (2)`, `Name (3)` ..., each starting
@@ -17,9 +18,10 @@ import { TraceReportError } from '../../datasources/errors.js';
 import { defaultDateFormat } from '../format/number-format.js';
 import { linkHref } from '../link-href.js';
 import type { CellValue, ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
-import { addHyperlink, addMerge, StreamingDrawings, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
+import { addHyperlink, addMerge, startSheetData, StreamingDrawings, styleIndex, writeSheetXml, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
 import { openOutput, outputError } from './output-target.js';
 import { xlsxHeaderFooter, xlsxPageSetup } from './page-setup.js';
+import { cellXml, colLetter, rowOpenXml } from './row-xml.js';
 import { SheetNames } from './sheet-names.js';
 import { XlsxStyleCache } from './styles.js';
 
@@ -39,8 +41,6 @@ export interface XlsxOptions {
   chartPng?: (chart: ResolvedChart) => Promise<Buffer>;
   /** zlib level of the zip (0-9; default 1: the XML compresses well at any level and level 1 is the fastest). */
   compression?: number;
-  /** Strings in a shared-strings table instead of inline (smaller files with many repeated strings, more memory). */
-  sharedStrings?: boolean;
 }
 
 export interface XlsxSummary {
@@ -54,13 +54,15 @@ export interface XlsxSummary {
 
 /** Yield to the event loop after this many rows, so the zip stream drains and memory stays flat. */
 const ROWS_PER_YIELD = 500;
+/** Compressed bytes the output may hold before the writer waits for it. */
+const OUTPUT_BUFFER = 4 * 2 ** 20;
 
 export async function writeXlsx(report: ResolvedReport, out: string | NodeJS.WritableStream, opts: XlsxOptions = {}): Promise<XlsxSummary> {
   const target = openOutput(out);
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
     stream: target.stream as unknown as import('node:stream').Stream,
     useStyles: true,
-    useSharedStrings: opts.sharedStrings ?? false,
+    useSharedStrings: false,
     zip: { zlib: { level: opts.compression ?? 1 } },
   });
   const writer = new XlsxReportWriter(report, workbook, target.stream, opts);
@@ -92,7 +94,7 @@ class XlsxReportWriter {
     private readonly out: NodeJS.WritableStream,
     private readonly opts: XlsxOptions,
   ) {
-    this.styles = new XlsxStyleCache(report.styles);
+    this.styles = new XlsxStyleCache(report.styles, (style) => styleIndex(workbook, style));
     this.drawings = new StreamingDrawings(workbook);
     this.maxRows = Math.min(EXCEL_MAX_ROWS, Math.max(1, Math.floor(opts.maxRowsPerSheet ?? EXCEL_MAX_ROWS)));
     this.chartPng = opts.chartPng;
@@ -124,6 +126,7 @@ class XlsxReportWriter {
         if (repeat && part.number === 1 && row.row >= repeat.first && row.row <= repeat.last) headerRows.push(row);
         if (++sinceYield >= ROWS_PER_YIELD) {
           sinceYield = 0;
+          part.flush();
           await this.drain();
         }
       }
@@ -131,11 +134,15 @@ class XlsxReportWriter {
     await this.closePart(part, sheet, Infinity);
   }
 
-  /** Lets the zip and the output stream catch up. */
+  /**
+   * Lets the zip and the output stream catch up: one turn of the event loop (the zip compresses on the
+   * thread pool), and a wait for the output when it holds more than OUTPUT_BUFFER bytes (exceljs's own
+   * streams ignore backpressure; waiting at every high-water mark of a file stream idles the writer).
+   */
   private async drain(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const out = this.out as NodeJS.WritableStream & { writableNeedDrain?: boolean };
-    if (out.writableNeedDrain) await once(out as unknown as import('node:events').EventEmitter, 'drain');
+    const out = this.out as NodeJS.WritableStream & { writableLength?: number };
+    if ((out.writableLength ?? 0) > OUTPUT_BUFFER) await once(out as unknown as import('node:events').EventEmitter, 'drain');
   }
 
   private openPart(sheet: ResolvedSheet, number: number, start: number, offset: number): SheetPart {
@@ -156,11 +163,13 @@ class XlsxReportWriter {
       if (c.width !== undefined) col.width = c.width;
       if (c.hidden) col.hidden = true;
     });
+    startSheetData(ws);
     return new SheetPart(ws, name, number, start, offset);
   }
 
   /** Adds the part's pictures (its cells' charts and the floats anchored in rows start..end-1) and commits it. */
   private async closePart(part: SheetPart, sheet: ResolvedSheet, end: number): Promise<void> {
+    part.finishRows();
     for (const f of sheet.floats) {
       if ((f.row >= part.start || part.number === 1) && f.row < end) part.charts.push({ row: Math.max(0, part.outRow(f.row)), col: f.col, chart: f.chart });
     }
@@ -185,55 +194,79 @@ class XlsxReportWriter {
 
   /** Writes one resolved row at 0-based worksheet row `at`; merges are clipped to the first `limit` worksheet rows. */
   private async writeRow(part: SheetPart, row: ResolvedRow, at: number, limit: number): Promise<void> {
-    const ws = part.ws;
-    const xrow = ws.getRow(at + 1);
-    if (row.height !== undefined) xrow.height = row.height;
+    part.coverGapsBefore(at);
+    const r = at + 1;
+    let pieces: [number, string][] | undefined = part.coveredIn(at);
+    let xml = '';
     for (const c of row.cells) {
       if (c.col >= EXCEL_MAX_COLS) {
-        throw new TraceReportError('OUTPUT_FAILED', `sheet "${part.name}" row ${at + 1} has a cell in column ${c.col + 1}; an Excel sheet has at most ${EXCEL_MAX_COLS} columns (XFD)`, { sheet: part.name, row: at + 1, col: c.col + 1 });
+        throw new TraceReportError('OUTPUT_FAILED', `sheet "${part.name}" row ${r} has a cell in column ${c.col + 1}; an Excel sheet has at most ${EXCEL_MAX_COLS} columns (XFD)`, { sheet: part.name, row: r, col: c.col + 1 });
       }
-      const cell = xrow.getCell(c.col + 1);
       const v = c.value;
       let numFmt = c.numFmt;
       if (v instanceof Date && (numFmt === undefined || numFmt === 'General')) numFmt = Number.isNaN(v.getTime()) ? undefined : defaultDateFormat(v);
-      cell.value = this.xlsxValue(v, part, at, c.col);
-      cell.style = this.styles.get(c.style, numFmt);
-      if (c.link) addHyperlink(ws, cell.address, linkHref(c.link, this.opts.linkBase));
+      const xf = this.styles.get(c.style, numFmt);
+      const ref = colLetter(c.col) + r;
+      let cx = cellXml(ref, xf, typeof v === 'string' && v.length > EXCEL_MAX_TEXT ? this.truncate(v, part, ref) : v);
+      if (c.link) addHyperlink(part.ws, ref, linkHref(c.link, this.opts.linkBase));
       const rowSpan = c.rowSpan ?? 1;
       const colSpan = c.colSpan ?? 1;
       if (rowSpan > 1 || colSpan > 1) {
-        const bottom = Math.min(at + rowSpan, limit);
-        const right = Math.min(c.col + colSpan, EXCEL_MAX_COLS);
-        if (bottom - at > 1 || right - c.col > 1) addMerge(ws, at + 1, c.col + 1, bottom, right);
+        const bottom = Math.min(at + rowSpan, limit) - 1;
+        const right = Math.min(c.col + colSpan, EXCEL_MAX_COLS) - 1;
+        if (bottom > at || right > c.col) {
+          addMerge(part.ws, `${ref}:${colLetter(right)}${bottom + 1}`);
+          for (let col = c.col + 1; col <= right; col++) cx += `<c r="${colLetter(col)}${r}"${xf ? ` s="${xf}"` : ''}/>`;
+          if (bottom > at) part.cover(at, bottom, c.col, right, xf);
+        }
       }
       if (c.chart) part.charts.push({ row: at, col: c.col, chart: c.chart });
+      if (pieces) pieces.push([c.col, cx]);
+      else xml += cx;
     }
-    xrow.commit();
+    if (pieces) {
+      pieces.sort((a, b) => a[0] - b[0]);
+      for (const p of pieces) xml += p[1];
+      pieces = undefined;
+    }
+    if (xml || row.height !== undefined) part.write(`${rowOpenXml(r, row.height)}${xml}</row>`, at);
+    else part.skip(at);
     if (row.row >= part.start) part.rows++;
   }
 
-  private xlsxValue(v: CellValue, part: SheetPart, at: number, col: number): ExcelJS.CellValue {
-    if (typeof v === 'string') {
-      if (v.length <= EXCEL_MAX_TEXT) return v;
-      this.report.meta.warnings.push({
-        code: 'XLSX_TEXT_TRUNCATED',
-        message: `sheet "${part.name}" row ${at + 1} column ${col + 1}: text of ${v.length} characters cut to Excel's ${EXCEL_MAX_TEXT}`,
-        sheet: part.name,
-      });
-      return v.slice(0, EXCEL_MAX_TEXT);
-    }
-    if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v;
-    if (typeof v === 'number') return Number.isFinite(v) ? v : { error: '#NUM!' };
-    return v as ExcelJS.CellValue;
+  private truncate(v: string, part: SheetPart, ref: string): string {
+    this.report.meta.warnings.push({
+      code: 'XLSX_TEXT_TRUNCATED',
+      message: `sheet "${part.name}" cell ${ref}: text of ${v.length} characters cut to Excel's ${EXCEL_MAX_TEXT}`,
+      sheet: part.name,
+    });
+    return v.slice(0, EXCEL_MAX_TEXT);
   }
 }
-
 /** Kept in a constant so the XLSX output loads the chart renderer (ECharts, resvg) only when a report has charts. */
 const CHART_RENDER_MODULE = '../charts/render.js';
 
+/** A merge's rows below its first: cells left..right of rows top+1..bottom are covered (0-based, inclusive). */
+interface Cover {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+  readonly xf: number;
+}
+
+/** Characters of row XML buffered before they go to the worksheet stream. */
+const FLUSH_CHARS = 256 * 1024;
+
+/** One worksheet being written: a whole resolved sheet, or the rows of it that fit (split sheets). */
 class SheetPart {
   rows = 0;
   readonly charts: { row: number; col: number; chart: ResolvedChart }[] = [];
+  private buffer = '';
+  /** Merges still covering rows below the last one written. */
+  private covers: Cover[] = [];
+  /** Last worksheet row written (0-based). */
+  private last = -1;
 
   constructor(
     readonly ws: WorksheetWriter,
@@ -248,5 +281,60 @@ class SheetPart {
   /** 0-based worksheet row of a source row. */
   outRow(sourceRow: number): number {
     return sourceRow - this.start + this.offset;
+  }
+
+  cover(top: number, bottom: number, left: number, right: number, xf: number): void {
+    this.covers.push({ top, bottom, left, right, xf });
+  }
+
+  /** Covered cells of worksheet row `at` as [column, xml] pieces, or undefined when none. */
+  coveredIn(at: number): [number, string][] | undefined {
+    if (this.covers.length === 0) return undefined;
+    let pieces: [number, string][] | undefined;
+    for (const c of this.covers) {
+      if (c.top >= at || c.bottom < at) continue;
+      pieces ??= [];
+      const s = c.xf ? ` s="${c.xf}"` : '';
+      for (let col = c.left; col <= c.right; col++) pieces.push([col, `<c r="${colLetter(col)}${at + 1}"${s}/>`]);
+    }
+    return pieces;
+  }
+
+  /** Writes the covered cells of rows between the last row written and `at` that have no cells of their own. */
+  coverGapsBefore(at: number): void {
+    if (this.covers.length === 0) return;
+    const until = Math.min(at, 1 + Math.max(...this.covers.map((c) => c.bottom)));
+    for (let r = this.last + 1; r < until; r++) {
+      const pieces = this.coveredIn(r);
+      if (pieces) {
+        pieces.sort((a, b) => a[0] - b[0]);
+        this.write(`${rowOpenXml(r + 1, undefined)}${pieces.map((p) => p[1]).join('')}</row>`, r);
+      }
+    }
+    this.covers = this.covers.filter((c) => c.bottom >= at);
+  }
+
+  write(rowXml: string, at: number): void {
+    this.buffer += rowXml;
+    this.last = at;
+    if (this.buffer.length > FLUSH_CHARS) this.flush();
+  }
+
+  /** A row with nothing to write. */
+  skip(at: number): void {
+    this.last = at;
+  }
+
+  flush(): void {
+    if (this.buffer) {
+      writeSheetXml(this.ws, this.buffer);
+      this.buffer = '';
+    }
+  }
+
+  /** Writes what is left: covered rows of merges reaching past the last row, and the buffer. */
+  finishRows(): void {
+    if (this.covers.length) this.coverGapsBefore(1 + Math.max(...this.covers.map((c) => c.bottom)));
+    this.flush();
   }
 }
