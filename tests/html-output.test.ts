@@ -286,12 +286,21 @@ describe('HTML output, print layout', () => {
     const { html } = await renderHtml(rep, { layout: 'print' });
     const doc = dom(html);
     expect(html).toContain('@page{size:A4 landscape;margin:12mm 9mm 14mm 8mm}');
-    expect(html).toContain('tr{break-inside:avoid}');
+    expect(html).toContain('tr.k{break-inside:avoid}');
     expect(html).toContain('table-layout:fixed');
     const tables = [...doc.querySelectorAll('table')];
     expect(tables).toHaveLength(2);
     expect(tables[0]!.textContent).toBe('Batch report');
     expect(texts(tables[1]!.querySelectorAll('thead td'))).toEqual(['Lot', 'Qty']);
     expect(texts(tables[1]!.querySelectorAll('tbody td'))).toEqual(['L1', '5']);
+  });
+
+  it('keeps only rows with wrapped text from splitting across pages', async () => {
+    const rep = reportOf({
+      styles: [{ wrap: true }],
+      sheets: [{ name: 'S', rows: [{ row: 0, cells: [{ col: 0, value: 'one line' }] }, { row: 1, cells: [{ col: 0, value: 'long\nwrapped', style: 0 }] }] }],
+    });
+    const trs = [...dom((await renderHtml(rep, { layout: 'print' })).html).querySelectorAll('tr')];
+    expect(trs.map((t) => t.getAttribute('class'))).toEqual([null, 'k']);
   });
 });

@@ -14,6 +14,8 @@ export interface CellContext {
   readonly linkBase: string;
   /** Draws a chart as inline SVG markup. */
   readonly chartSvg: (chart: ResolvedChart) => string;
+  /** Whether a row with a cell of this style must not be split across printed pages (print layout: wrapped text). */
+  readonly keepRow?: (style: number) => boolean;
 }
 
 interface OpenMerge {
@@ -66,7 +68,8 @@ export class RowHtml {
       this.continuing = [];
     }
     const floats = this.floats.get(index);
-    let html = row?.height ? `<tr style="height:${row.height}pt">` : '<tr>';
+    const keep = this.ctx.keepRow && row?.cells.some((c) => c.style !== undefined && this.ctx.keepRow!(c.style));
+    let html = `<tr${keep ? ' class="k"' : ''}${row?.height ? ` style="height:${row.height}pt"` : ''}>`;
     let col = 0;
     let empty = 0;
     const flushEmpty = () => {

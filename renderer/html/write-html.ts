@@ -107,6 +107,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
   const ctx: CellContext = {
     linkBase: options.linkBase ?? '',
     chartSvg: options.chartSvg ?? noCharts,
+    keepRow: layout === 'print' ? (id) => report.styles.get(id).wrap === true : undefined,
   };
   let stylesDone = 0;
   const newStyles = (): string => {
