@@ -301,6 +301,6 @@ describe('HTML output, print layout', () => {
       sheets: [{ name: 'S', rows: [{ row: 0, cells: [{ col: 0, value: 'one line' }] }, { row: 1, cells: [{ col: 0, value: 'long\nwrapped', style: 0 }] }] }],
     });
     const trs = [...dom((await renderHtml(rep, { layout: 'print' })).html).querySelectorAll('tr')];
-    expect(trs.map((t) => t.getAttribute('class'))).toEqual([null, 'k']);
+    expect(trs.map((t) => t.className)).toEqual(['', 'k']);
   });
 });
