@@ -1,0 +1,248 @@
+/**
+ * The built-in trace reports (templates/*.json): each validates, its SQL runs on the trace store, and
+ * rendered over the demo plant it shows the planted incident (supplier lot, the out-of-spec melt
+ * pressure, the failed inspections, the affected finished lots and their customers).
+ *
+ * Rendered through the public pieces: parseTemplate → each dataset's SQL on the trace store (a
+ * DataSource, parameters bound by the driver) → expandGrid → the resolved sheets read back as grids;
+ * charts are drawn with renderChartSvg.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataSource, Row } from '../datasources/data-source.js';
+import { parseTemplate } from '../renderer/template/load.js';
+import type { GridTemplate, Template } from '../renderer/template/schema.js';
+import { expandGrid } from '../renderer/engine/expand.js';
+import type { CellStyle, CellValue, ResolvedChart, ResolvedLink } from '../renderer/resolved.js';
+import { renderChartSvg } from '../renderer/charts/render.js';
+import { demoPlant, type DemoIncident } from '../trace/demo/index.js';
+import { loadDemoPlant } from '../trace/demo/load.js';
+import { openTraceStore } from '../trace/store.js';
+
+const TEMPLATES = path.resolve(__dirname, '..', 'templates');
+const NAMES = fs.readdirSync(TEMPLATES).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+
+interface Sheet {
+  name: string;
+  grid: CellValue[][];
+  styles: Map<string, CellStyle>;
+  links: Map<string, ResolvedLink>;
+  charts: ResolvedChart[];
+}
+
+function load(name: string): Template {
+  const file = path.join(TEMPLATES, `${name}.json`);
+  return parseTemplate(fs.readFileSync(file, 'utf8'), file);
+}
+
+function grid(name: string): GridTemplate {
+  const t = load(name);
+  if (t.kind !== 'grid') throw new Error(`${name} is not a grid template`);
+  return t;
+}
+
+const key = (row: number, col: number) => `${row}:${col}`;
+
+async function render(db: DataSource, template: GridTemplate, params: Record<string, unknown>): Promise<Sheet[]> {
+  const report = expandGrid({
+    template,
+    params,
+    openDataset(name) {
+      const ds = template.datasets.find((d) => d.name === name);
+      if (!ds) throw new Error(`no dataset ${name}`);
+      if ('rows' in ds) {
+        return (async function* () {
+          yield* ds.rows;
+        })();
+      }
+      return db.stream(ds.sql, params as Record<string, never>);
+    },
+  });
+  const out: Sheet[] = [];
+  for await (const sheet of report.sheets) {
+    const s: Sheet = { name: sheet.name, grid: [], styles: new Map(), links: new Map(), charts: sheet.floats.map((f) => f.chart) };
+    for await (const band of sheet.bands) {
+      for (const r of band.rows) {
+        while (s.grid.length <= r.row) s.grid.push([]);
+        for (const c of r.cells) {
+          s.grid[r.row]![c.col] = c.value;
+          if (c.style !== undefined) s.styles.set(key(r.row, c.col), report.styles.get(c.style));
+          if (c.link) s.links.set(key(r.row, c.col), c.link);
+          if (c.chart) s.charts.push(c.chart);
+        }
+      }
+    }
+    out.push(s);
+  }
+  expect(report.meta.warnings, JSON.stringify(report.meta.warnings)).toEqual([]);
+  return out;
+}
+
+function sheet(sheets: Sheet[], name: string): Sheet {
+  const s = sheets.find((x) => x.name === name);
+  if (!s) throw new Error(`no sheet ${name} in ${sheets.map((x) => x.name).join(', ')}`);
+  return s;
+}
+
+/** Column index of a header text in the header row (row index 2, template row 3, unless given). */
+function column(s: Sheet, header: string, headerRow = 2): number {
+  const i = (s.grid[headerRow] ?? []).indexOf(header);
+  if (i < 0) throw new Error(`no header "${header}" in ${s.name}: ${JSON.stringify(s.grid[headerRow])}`);
+  return i;
+}
+
+/** Data rows below the header as objects by header text; a merged group value carries down. */
+function records(s: Sheet, headerRow = 2): Record<string, CellValue>[] {
+  const headers = s.grid[headerRow] ?? [];
+  const out: Record<string, CellValue>[] = [];
+  const carry: CellValue[] = [];
+  for (let r = headerRow + 1; r < s.grid.length; r++) {
+    const line = s.grid[r] ?? [];
+    if (line.every((v) => v === null || v === undefined)) break;
+    const rec: Record<string, CellValue> = {};
+    headers.forEach((h, c) => {
+      if (typeof h !== 'string') return;
+      let v = line[c] ?? null;
+      if (v === null && c === 0) v = carry[c] ?? null;
+      carry[c] = v;
+      rec[h] = v;
+    });
+    out.push(rec);
+  }
+  return out;
+}
+
+function isBad(s: Sheet, row: number, col: number): boolean {
+  return s.styles.get(key(row, col))?.fill === '#FFC7CE';
+}
+
+function text(s: Sheet): string {
+  return s.grid.map((l) => l.map((v) => (v === null || v === undefined ? '' : String(v))).join('\t')).join('\n');
+}
+
+let dir: string;
+let db: DataSource;
+let incident: DemoIncident;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'builtin-templates-'));
+  const plant = demoPlant({});
+  incident = plant.incident;
+  db = await openTraceStore(path.join(dir, 'plant.sqlite'));
+  await loadDemoPlant(db, plant);
+}, 240_000);
+
+afterAll(async () => {
+  await db?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('built-in templates', () => {
+  it.each(NAMES)('%s validates as format 1 with parameters and trace datasets', (name) => {
+    const t = load(name);
+    expect(t.format).toBe(1);
+    expect(t.parameters.length).toBeGreaterThan(0);
+    for (const d of t.datasets) if ('sql' in d) expect(d.source).toBe('trace');
+  });
+
+  it('the demo plant has the incident these tests expect', () => {
+    expect(incident.supplierLot).toBe('RM-000056');
+    expect(incident.parameter).toBe('melt_pressure');
+    expect(incident.finishedLots.length).toBeGreaterThan(5);
+    expect(incident.customers.length).toBeGreaterThan(0);
+  });
+});
+
+describe('batch-trace', () => {
+  it('traces an affected finished lot back to the incident supplier lot, with its out-of-spec compounding, alarms and inspections', async () => {
+    const lot = incident.sampleFinishedLot;
+    const sheets = await render(db, grid('batch-trace'), { lot });
+    expect(sheets.map((s) => s.name)).toEqual(['Genealogy', 'Operations', 'Process parameters', 'Inspections', 'Alarms']);
+
+    const gen = sheet(sheets, 'Genealogy');
+    expect(gen.grid[0]![0]).toBe(`Batch trace of lot ${lot}`);
+    const lots = records(gen);
+    expect(lots[0]).toMatchObject({ Depth: 0, Lot: lot, Kind: 'finished' });
+    const supplierLot = lots.find((r) => r.Lot === incident.supplierLot);
+    expect(supplierLot).toMatchObject({ Kind: 'raw', Material: incident.material, Supplier: incident.supplier, 'Supplier lot': incident.vendorLot });
+    // every lot links to its own batch trace
+    const lotCol = column(gen, 'Lot');
+    const row = gen.grid.findIndex((l) => l[lotCol] === incident.supplierLot);
+    expect(gen.links.get(key(row, lotCol))).toEqual({ report: 'batch-trace', params: { lot: incident.supplierLot } });
+    // the total counts the lots
+    const totalRow = gen.grid.findIndex((l) => l[0] === 'Lots');
+    expect(gen.grid[totalRow]![lotCol]).toBe(lots.length);
+
+    // the compounding of the incident's intermediate lot ran out of spec: verdict OUT, max in red
+    const pp = sheet(sheets, 'Process parameters');
+    const direct = lots.map((r) => r.Lot).filter((l) => incident.intermediateLots.includes(String(l)));
+    expect(direct.length).toBeGreaterThan(0);
+    const recs = records(pp);
+    const maxCol = column(pp, 'Max');
+    const verdictCol = column(pp, 'Verdict');
+    for (const l of direct) {
+      const i = recs.findIndex((r) => r.Lot === l && r.Parameter === incident.parameter);
+      expect(i, `${incident.parameter} of ${l}`).toBeGreaterThanOrEqual(0);
+      const r = recs[i]!;
+      expect(r.Verdict).toBe('OUT');
+      expect(Number(r.Max)).toBeGreaterThan(Number(r.USL));
+      expect(isBad(pp, 3 + i, maxCol)).toBe(true);
+      expect(isBad(pp, 3 + i, verdictCol)).toBe(true);
+    }
+    const fine = recs.findIndex((r) => r.Verdict === 'ok');
+    expect(isBad(pp, 3 + fine, maxCol)).toBe(false);
+    expect(pp.styles.get(key(3 + fine, verdictCol))?.fill).toBe('#C6EFCE');
+
+    const ops = records(sheet(sheets, 'Operations'));
+    expect(ops.some((r) => r.Lot === direct[0] && incident.equipment.includes(String(r.Equipment)))).toBe(true);
+    expect(ops.every((r) => typeof r.Operator === 'string' && r.Started instanceof Date)).toBe(true);
+
+    const insp = records(sheet(sheets, 'Inspections'));
+    expect(insp.some((r) => r.Lot === incident.supplierLot)).toBe(true);
+    expect(insp.every((r) => r.Result === 'pass' || r.Result === 'fail')).toBe(true);
+
+    const alarms = records(sheet(sheets, 'Alarms'));
+    expect(alarms.some((r) => direct.includes(r.Lot as string) && r.Parameter === incident.parameter && Number(r.Value) > Number(r.Limit))).toBe(true);
+  });
+});
+
+describe('recall', () => {
+  it('lists every customer that received a finished lot made from the incident supplier lot', async () => {
+    const sheets = await render(db, grid('recall'), { lot: incident.supplierLot });
+    const list = sheet(sheets, 'Recall list');
+    expect(list.grid[0]![0]).toBe(`Recall list for lot ${incident.supplierLot}`);
+    const shipments = records(list).filter((r) => typeof r.Lot === 'string');
+    const customers = new Set(shipments.map((r) => r.Customer));
+    expect([...customers].sort()).toEqual([...incident.customers].sort());
+    for (const r of shipments) expect(incident.finishedLots).toContain(r.Lot);
+    // a subtotal per customer and a grand total equal to the shipped quantities
+    const qtyCol = column(list, 'Qty');
+    const subtotals = list.grid.filter((l) => l[qtyCol - 1] === 'Customer total').map((l) => l[qtyCol]);
+    expect(subtotals).toHaveLength(customers.size);
+    const shipped = shipments.reduce((a, r) => a + Number(r.Qty), 0);
+    expect(subtotals.reduce((a: number, v) => a + Number(v), 0)).toBe(shipped);
+    expect(list.grid.find((l) => l[qtyCol - 1] === 'Total shipped')![qtyCol]).toBe(shipped);
+    expect(list.grid.find((l) => l[0] === 'Customers')![1]).toBe(customers.size);
+    const lotCol = column(list, 'Lot');
+    const first = list.grid.findIndex((l, i) => i > 2 && typeof l[lotCol] === 'string');
+    expect(list.links.get(key(first, lotCol))).toEqual({ report: 'batch-trace', params: { lot: list.grid[first]![lotCol] } });
+
+    const affected = sheet(sheets, 'Affected lots');
+    const lots = records(affected);
+    expect(lots[0]).toMatchObject({ Depth: 0, Lot: incident.supplierLot });
+    const reached = lots.map((r) => r.Lot);
+    for (const l of [...incident.intermediateLots, ...incident.finishedLots]) expect(reached).toContain(l);
+    const statusCol = column(affected, 'Status');
+    const shippedRow = lots.findIndex((r) => r.Status === 'shipped');
+    expect(isBad(affected, 3 + shippedRow, statusCol)).toBe(true);
+    expect(affected.grid.find((l) => l[2] === 'Finished')![3]).toBe(incident.finishedLots.length);
+  });
+
+  it("finds the same customers from the supplier's own lot number", async () => {
+    const sheets = await render(db, grid('recall'), { lot: incident.vendorLot });
+    const customers = new Set(records(sheet(sheets, 'Recall list')).filter((r) => typeof r.Lot === 'string').map((r) => r.Customer));
+    expect([...customers].sort()).toEqual([...incident.customers].sort());
+  });
+});
