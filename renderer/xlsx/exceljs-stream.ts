@@ -7,6 +7,8 @@
  *   cell styles are indexes from the workbook's style table (`styleIndex`).
  * - Merges recorded for `<mergeCells>` without the public `mergeCells` (which checks every earlier merge
  *   of the sheet: quadratic, and needs Cell objects). Resolved merges never overlap by construction.
+ * - The amount of worksheet XML waiting for the zip (`zipBacklog`), since the worksheet stream ignores
+ *   backpressure.
  * - Hyperlinks on typed cells: the public route (`{text, hyperlink}` values) turns numbers and dates
  *   into text; the sheet's relationship writer takes a hyperlink for any cell address.
  * - Images: the streaming writer has no `worksheet.addImage` (exceljs issues #322, #1709; the README
@@ -45,7 +47,13 @@ interface WorksheetInternals {
   _writeColumns(): void;
   _writeOpenSheetData(): void;
   startedData: boolean;
-  stream: { write(s: string): void };
+  stream: {
+    write(s: string): void;
+    /** Where the worksheet's StreamBuf writes (archiver's PassThrough for the entry), ignoring their backpressure. */
+    pipes: { _writableState?: { length: number }; _readableState?: { length: number } }[];
+    /** Data not yet handed on (before archiver starts the entry). */
+    buffers: { length: number }[];
+  };
 }
 
 const DRAWING_REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing';
@@ -74,6 +82,20 @@ export function startSheetData(ws: WorksheetWriter): void {
 /** Appends `<row>` elements to the worksheet's `<sheetData>` (after startSheetData). */
 export function writeSheetXml(ws: WorksheetWriter, xml: string): void {
   (ws as unknown as WorksheetInternals).stream.write(xml);
+}
+
+/**
+ * Bytes of worksheet XML written but not yet compressed. exceljs's worksheet stream hands data on
+ * without waiting (it ignores backpressure), so a writer faster than the zip would pile the whole
+ * sheet up in memory; the XLSX output waits while this is large.
+ */
+export function zipBacklog(ws: WorksheetWriter): number {
+  const stream = (ws as unknown as WorksheetInternals).stream;
+  let n = 0;
+  // archiver's PassThrough comes from an old readable-stream without writableLength/readableLength.
+  for (const p of stream.pipes) n += (p._writableState?.length ?? 0) + (p._readableState?.length ?? 0);
+  for (const b of stream.buffers) n += b.length;
+  return n;
 }
 
 /** The index of a style in the workbook's style table (cellXfs), adding it when new. */

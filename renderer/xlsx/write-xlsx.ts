@@ -18,7 +18,7 @@ import { TraceReportError } from '../../datasources/errors.js';
 import { defaultDateFormat } from '../format/number-format.js';
 import { linkHref } from '../link-href.js';
 import type { CellValue, ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
-import { addHyperlink, addMerge, startSheetData, StreamingDrawings, styleIndex, writeSheetXml, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
+import { addHyperlink, addMerge, startSheetData, StreamingDrawings, styleIndex, writeSheetXml, zipBacklog, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
 import { openOutput, outputError } from './output-target.js';
 import { xlsxHeaderFooter, xlsxPageSetup } from './page-setup.js';
 import { cellXml, colLetter, rowOpenXml } from './row-xml.js';
@@ -54,6 +54,8 @@ export interface XlsxSummary {
 
 /** Yield to the event loop after this many rows, so the zip stream drains and memory stays flat. */
 const ROWS_PER_YIELD = 500;
+/** Bytes of XML that may wait for the zip before the writer waits for it. */
+const ZIP_BACKLOG = 8 * 2 ** 20;
 /** Compressed bytes the output may hold before the writer waits for it. */
 const OUTPUT_BUFFER = 4 * 2 ** 20;
 
@@ -127,7 +129,7 @@ class XlsxReportWriter {
         if (++sinceYield >= ROWS_PER_YIELD) {
           sinceYield = 0;
           part.flush();
-          await this.drain();
+          await this.drain(part.ws);
         }
       }
     }
@@ -135,12 +137,13 @@ class XlsxReportWriter {
   }
 
   /**
-   * Lets the zip and the output stream catch up: one turn of the event loop (the zip compresses on the
-   * thread pool), and a wait for the output when it holds more than OUTPUT_BUFFER bytes (exceljs's own
-   * streams ignore backpressure; waiting at every high-water mark of a file stream idles the writer).
+   * Lets the zip and the output catch up: one turn of the event loop, then waits while more than
+   * ZIP_BACKLOG bytes of XML wait for the zip (it compresses on the thread pool; exceljs's worksheet
+   * stream would otherwise buffer without limit) or the output holds more than OUTPUT_BUFFER bytes.
    */
-  private async drain(): Promise<void> {
+  private async drain(ws: WorksheetWriter): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    while (zipBacklog(ws) > ZIP_BACKLOG) await new Promise<void>((resolve) => setTimeout(resolve, 1));
     const out = this.out as NodeJS.WritableStream & { writableLength?: number };
     if ((out.writableLength ?? 0) > OUTPUT_BUFFER) await once(out as unknown as import('node:events').EventEmitter, 'drain');
   }
