@@ -86,12 +86,12 @@ export function countPages(pdf: Uint8Array): number {
   return text.match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
 }
 
-/** Writes PDF bytes to a file path or a stream (the stream is ended). */
-export async function writeBytes(bytes: Uint8Array, out: string | Writable): Promise<void> {
+/** Writes bytes to a file path or a stream (the stream is ended). */
+export async function writeBytes(bytes: Uint8Array, out: string | Writable, what = 'PDF'): Promise<void> {
   const target = typeof out === 'string' ? createWriteStream(out) : out;
   try {
     await pipeline(Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]), target);
   } catch (e) {
-    throw new TraceReportError('OUTPUT_FAILED', `could not write the PDF${typeof out === 'string' ? ` to ${out}` : ''}: ${(e as Error).message}`, undefined, { cause: e });
+    throw new TraceReportError('OUTPUT_FAILED', `could not write the ${what}${typeof out === 'string' ? ` to ${out}` : ''}: ${(e as Error).message}`, undefined, { cause: e });
   }
 }
