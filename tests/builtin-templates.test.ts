@@ -118,6 +118,10 @@ function isBad(s: Sheet, row: number, col: number): boolean {
   return s.styles.get(key(row, col))?.fill === '#FFC7CE';
 }
 
+function texts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+}
+
 function text(s: Sheet): string {
   return s.grid.map((l) => l.map((v) => (v === null || v === undefined ? '' : String(v))).join('\t')).join('\n');
 }
@@ -244,5 +248,43 @@ describe('recall', () => {
     const sheets = await render(db, grid('recall'), { lot: incident.vendorLot });
     const customers = new Set(records(sheet(sheets, 'Recall list')).filter((r) => typeof r.Lot === 'string').map((r) => r.Customer));
     expect([...customers].sort()).toEqual([...incident.customers].sort());
+  });
+});
+
+describe('process-parameters', () => {
+  it('summarises each step and parameter against spec and draws the trend with its limits', async () => {
+    const sheets = await render(db, grid('process-parameters'), { parameter: incident.parameter });
+    const s = sheets[0]!;
+    expect(s.grid[1]![0]).toContain(`Trend of ${incident.parameter}`);
+    expect(s.grid[1]![0]).not.toContain('Route');
+    const rows = records(s).filter((r) => typeof r.Route === 'string');
+    expect(rows.length).toBeGreaterThan(1);
+    for (const r of rows) expect(r.Parameter).toBe(incident.parameter);
+    // the incident's resin compound route ran above its USL
+    const i = rows.findIndex((r) => r.Route === 'RT-CMP-PP' && Number(r['Out of spec']) > 0);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const r = rows[i]!;
+    expect(Number(r.Max)).toBeGreaterThan(Number(r.USL));
+    expect(r['Out %']).toBeCloseTo(Number(r['Out of spec']) / Number(r.Samples), 9);
+    expect(isBad(s, 3 + i, column(s, 'Max'))).toBe(true);
+    expect(isBad(s, 3 + i, column(s, 'Out %'))).toBe(true);
+    const clean = rows.findIndex((x) => Number(x['Out of spec']) === 0);
+    expect(isBad(s, 3 + clean, column(s, 'Max'))).toBe(false);
+    const outTotal = s.grid.find((l) => l[column(s, 'Max')] === 'Out')![column(s, 'Out of spec')];
+    expect(outTotal).toBe(rows.reduce((a, x) => a + Number(x['Out of spec']), 0));
+
+    // the trend: every sample of the parameter, the out-of-spec ones as red points, the limits as mark lines
+    expect(s.charts).toHaveLength(1);
+    const option = s.charts[0]!.option as { dataset: { source: { out_value: number | null }[] }; series: { markLine?: { data: { yAxis: unknown }[] } }[] };
+    expect(option.dataset.source).toHaveLength(rows.reduce((a, x) => a + Number(x.Samples), 0));
+    expect(option.dataset.source.filter((p) => p.out_value !== null)).toHaveLength(Number(outTotal));
+    const svg = renderChartSvg(s.charts[0]!);
+    expect(svg).toContain(`${incident.parameter} trend`);
+
+    const pp = await render(db, grid('process-parameters'), { parameter: incident.parameter, route: 'RT-CMP-PP' });
+    const limits = (pp[0]!.charts[0]!.option as typeof option).series[0]!.markLine!.data.map((d) => d.yAxis);
+    expect(limits).toEqual([120, 85]); // tightest USL and LSL of RT-CMP-PP versions 1 and 2
+    expect(records(pp[0]!).filter((x) => typeof x.Route === 'string').every((x) => x.Route === 'RT-CMP-PP')).toBe(true);
+    expect(texts(renderChartSvg(pp[0]!.charts[0]!))).toEqual(expect.arrayContaining(['USL: 120', 'LSL: 85']));
   });
 });
