@@ -38,13 +38,23 @@ export function expandSheetFull(run: SheetRun, repeatRows: string | undefined): 
 }
 
 const IN_PROGRESS: CellValue = { error: '#REF!' };
+/** Shared by instances of cells that have no expanding children (never written). */
+const NO_CHILDREN: Map<AxisNode, Inst[]> = new Map();
 
 class FullExpansion {
   private readonly plan: SheetPlan;
   private readonly vRoot: Inst;
   private readonly hRoot: Inst;
   private readonly instancesOf = new Map<AxisNode, Inst[]>();
-  private readonly memo = new Map<CellPlan, Map<Inst, Map<Inst, CellValue>>>();
+  private readonly memo = new Map<CellPlan, Map<unknown, unknown>>();
+  private readonly vhKeys = new WeakMap<Inst, object>();
+
+  /** A key for a row instance's map of column instances, distinct from the row instance itself. */
+  private vhKey(vi: Inst): object {
+    let k = this.vhKeys.get(vi);
+    if (!k) this.vhKeys.set(vi, (k = {}));
+    return k;
+  }
   private readonly decorator: Decorator;
 
   constructor(private readonly run: SheetRun) {
@@ -134,7 +144,7 @@ class FullExpansion {
         rows: p.rows,
         parent: inst,
         index: k + 1,
-        children: new Map(),
+        children: child.children.length > 0 ? new Map() : NO_CHILDREN,
         lineStart: [],
         lineEnd: [],
         start: 0,
@@ -175,20 +185,32 @@ class FullExpansion {
   // ------------------------------------------------------------ values
 
   value(c: CellPlan, vi: Inst, hi: Inst): CellValue {
+    // values that need no work are not memoised
+    if (c.expand === 'down' && hi === this.hRoot) return vi.value;
+    if (c.expand === 'right' && vi === this.vRoot) return hi.value;
+    if (c.kind === 'text') return c.text ?? null;
+    // one map per cell, keyed by the row instance (and the column instance when there are several)
     let byV = this.memo.get(c);
     if (!byV) this.memo.set(c, (byV = new Map()));
-    let byH = byV.get(vi);
-    if (!byH) byV.set(vi, (byH = new Map()));
-    const known = byH.get(hi);
+    let byH: Map<Inst, CellValue>;
+    if (hi === this.hRoot) byH = byV as Map<Inst, CellValue>;
+    else {
+      const key = this.vhKey(vi);
+      let m = byV.get(key) as Map<Inst, CellValue> | undefined;
+      if (!m) byV.set(key, (m = new Map()));
+      byH = m;
+    }
+    const slot = hi === this.hRoot ? vi : hi;
+    const known = byH.get(slot);
     if (known === IN_PROGRESS) {
       // a formula that needs its own value (directly or through others)
       this.warn(c, `${c.cell.formula ?? c.address}: the formula refers to itself (circular reference)`);
       return { error: '#REF!' };
     }
-    if (known !== undefined || byH.has(hi)) return known!;
-    byH.set(hi, IN_PROGRESS);
+    if (known !== undefined || byH.has(slot)) return known!;
+    byH.set(slot, IN_PROGRESS);
     const v = this.compute(c, vi, hi);
-    byH.set(hi, v);
+    byH.set(slot, v);
     return v;
   }
 
@@ -321,11 +343,13 @@ class FullExpansion {
 
   private resolveCell(c: CellPlan, vi: Inst, hi: Inst, col: number, rowSpan: number, colSpan: number): ResolvedCell {
     const raw = this.value(c, vi, hi);
-    const { value, numFmt } = finalValue(raw, c.format);
+    let value = raw;
+    let numFmt = c.format.numFmt;
+    if (c.format.isDate || raw instanceof Date) ({ value, numFmt } = finalValue(raw, c.format));
     const out: { -readonly [K in keyof ResolvedCell]: ResolvedCell[K] } = { col, value };
     if (numFmt !== undefined) out.numFmt = numFmt;
     const evaluate = (f: CompiledFormula) => evaluateFormula(f, { row: c.row, col: c.col, sheet: this.run.sheetName }, this.host(vi, hi));
-    const style = this.decorator.style(c, evaluate);
+    const style = c.conditions.length > 0 ? this.decorator.style(c, evaluate) : c.styleId;
     if (style !== undefined) out.style = style;
     if (rowSpan > 1) out.rowSpan = rowSpan;
     if (colSpan > 1) out.colSpan = colSpan;

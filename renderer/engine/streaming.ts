@@ -163,9 +163,9 @@ interface StreamArgs {
 
 /** An instance of a detail-chain cell while its rows stream. */
 interface DInst {
-  readonly value: CellValue;
-  readonly rows: readonly Row[];
-  readonly index: number;
+  value: CellValue;
+  rows: readonly Row[];
+  index: number;
   firstRow: number;
   values?: Map<CellPlan, CellValue>;
   pending?: { -readonly [K in keyof ResolvedCell]: ResolvedCell[K] }[];
@@ -305,17 +305,19 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
   let emitted = 0;
   const topIndex = { n: 0 };
 
+  const depthOf = new Map<CellPlan, number>(plan.cells.map((c) => [c, stream.depth.get(c.vAnchor) ?? -1]));
+
+  const detailDepth = stream.detail.map((c) => depthOf.get(c)!);
+
   function detailValue(c: CellPlan, chain: DInst[]): CellValue {
-    const inst = chain[stream.depth.get(c.vAnchor)!]!;
+    const inst = chain[depthOf.get(c)!]!;
+    if (c.expand === 'down') return inst.value;
+    if (c.kind === 'text') return c.text ?? null;
     if (inst.values?.has(c)) return inst.values.get(c)!;
     let v: CellValue = null;
     switch (c.kind) {
-      case 'text':
-        v = c.text ?? null;
-        break;
       case 'field':
-        if (c.expand === 'down') v = inst.value;
-        else if (c.display === 'summary') v = aggregate(c.cell.aggregate!, inst.rows, c.field!);
+        if (c.display === 'summary') v = aggregate(c.cell.aggregate!, inst.rows, c.field!);
         else if (c.display === 'list') v = joinValues(inst.rows.map((r) => cellValue(r[c.field!])), c.format.numFmt);
         else {
           const seen = new Map<unknown, CellValue>();
@@ -347,13 +349,37 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
     });
 
   /** Expands the rows of one top-level unit into output rows. */
+  // one row from level j down: every level has one instance of that row; these are reused row after row
+  const pool: DInst[] = chainCells.map(() => ({ value: null, rows: [], index: 1, firstRow: 0 }));
+  const one: Row[] = [];
+  function singleRow(j: number, r: Row, index: number, chain: DInst[], out: ResolvedRow[]): void {
+    one[0] = r;
+    for (let i = j; i < k; i++) {
+      const inst = pool[i]!;
+      inst.value = cellValue(r[chainCells[i]!.field!]);
+      inst.rows = one;
+      inst.index = i === j ? index : 1;
+      inst.firstRow = emitted;
+      inst.values = undefined;
+      inst.pending = undefined;
+      chain[i] = inst;
+    }
+    emitRow(chain, out);
+  }
+
   function expandUnit(rows: readonly Row[], out: ResolvedRow[]): void {
     const chain: DInst[] = new Array(k);
+    if (chainCells[0]!.display === 'list') {
+      for (const r of rows) singleRow(0, r, ++topIndex.n, chain, out);
+      if (rows.length > 0) return;
+    }
     const level = (j: number, levelRows: readonly Row[]) => {
       const cell = chainCells[j]!;
-      let parts: { value: CellValue; rows: readonly Row[] }[];
-      if (levelRows.length === 1) parts = [{ value: cellValue(levelRows[0]![cell.field!]), rows: levelRows }];
-      else parts = splitRows(cell, levelRows);
+      if (levelRows.length === 1 && j > 0) {
+        singleRow(j, levelRows[0]!, 1, chain, out);
+        return;
+      }
+      const parts = splitRows(cell, levelRows);
       for (let p = 0; p < parts.length; p++) {
         const part = parts[p]!;
         const inst: DInst = { value: part.value, rows: part.rows, index: j === 0 ? ++topIndex.n : p + 1, firstRow: emitted };
@@ -371,18 +397,19 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
 
   function emitRow(chain: DInst[], out: ResolvedRow[]): void {
     const cells: ResolvedCell[] = [];
-    for (const c of stream.detail) {
-      const dep = stream.depth.get(c.vAnchor)!;
+    for (let n = 0; n < stream.detail.length; n++) {
+      const c = stream.detail[n]!;
+      const dep = detailDepth[n]!;
       const inst = chain[dep]!;
       if (dep < k - 1 && inst.firstRow !== emitted) continue;
-      const value = detailValue(c, chain);
       if (c.kind === 'empty' && c.styleId === undefined) continue;
-      const cell = makeCell(c, value, c.col - 1, 1, c.colSpan, detailEval(c, chain), decorator);
+      const value = detailValue(c, chain);
+      const cell = makeCell(c, value, c.col - 1, 1, c.colSpan, c.conditions.length > 0 || c.link ? detailEval(c, chain) : undefined, decorator);
       if (dep < k - 1) (inst.pending ??= []).push(cell);
       cells.push(cell);
     }
     for (const c of statsCells) {
-      const dep = stream.depth.get(c.vAnchor)!;
+      const dep = depthOf.get(c)!;
       if (dep < k - 1 && chain[dep]!.firstRow !== emitted) continue;
       stats.get(c)!.add(detailValue(c, chain));
     }
@@ -451,16 +478,18 @@ function makeCell(
   col: number,
   rowSpan: number,
   colSpan: number,
-  evaluate: (f: CompiledFormula) => ReturnType<typeof evaluateFormula>,
+  evaluate: ((f: CompiledFormula) => ReturnType<typeof evaluateFormula>) | undefined,
   decorator: Decorator,
 ): { -readonly [K in keyof ResolvedCell]: ResolvedCell[K] } {
-  const { value, numFmt } = finalValue(raw, c.format);
+  let value = raw;
+  let numFmt = c.format.numFmt;
+  if (c.format.isDate || raw instanceof Date) ({ value, numFmt } = finalValue(raw, c.format));
   const out: { -readonly [K in keyof ResolvedCell]: ResolvedCell[K] } = { col, value };
   if (numFmt !== undefined) out.numFmt = numFmt;
-  const style = decorator.style(c, evaluate);
+  const style = evaluate ? decorator.style(c, evaluate) : c.styleId;
   if (style !== undefined) out.style = style;
   if (rowSpan > 1) out.rowSpan = rowSpan;
   if (colSpan > 1) out.colSpan = colSpan;
-  if (c.link) out.link = decorator.link(c, evaluate);
+  if (c.link && evaluate) out.link = decorator.link(c, evaluate);
   return out;
 }
