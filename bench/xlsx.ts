@@ -3,14 +3,15 @@
  * streaming on the same rows, peak RSS < 250 MB; 1,000,000 rows with flat memory).
  *
  *   node dist/bench/xlsx.js [--rows 100000] [--runs 3] [--cases plain,writer,engine] [--million]
- *                           [--compression 1] [--keep DIR] [--json]
+ *                           [--compression 1] [--no-conditions] [--keep DIR] [--json]
  *
  * Cases, each run in its own child process so its peak RSS (VmHWM) is its own:
  *   plain   exceljs streaming WorkbookWriter, written as a careful exceljs user would: one shared style
  *           object per column and row kind, each row committed, a yield to the event loop every 500 rows
  *   writer  the same rows as a resolved report (bands of 500 rows) through writeXlsx
- *   engine  a list template over an inline dataset (rows from a generator) → expandGrid → writeXlsx
- *           (skipped while renderer/engine/expand.ts does not exist)
+ *   engine  a list template over an inline dataset (rows from a generator) → expandGrid → writeXlsx,
+ *           alarm rows by a condition formula on every cell (`--no-conditions`: without them);
+ *           skipped while renderer/engine/expand.ts does not exist
  * `--million` adds the writer case on 1,000,000 rows (one run), with RSS sampled every 10% of the rows,
  * to show memory stays flat. Prints the median, min and max time per case, the ratio of medians to
  * plain, peak RSS and file size. The machine has 2 shared cores: expect ±10-20% between runs.
@@ -34,6 +35,7 @@ const args = parseArgs(process.argv.slice(2), {
   compression: 'number',
   keep: 'string',
   json: 'flag',
+  'no-conditions': 'flag',
   // internal: run one case in this process and print its result as JSON
   child: 'string',
   out: 'string',
@@ -54,6 +56,8 @@ interface CaseResult {
 }
 
 const compression = Number(args.compression ?? 1);
+/** Engine case without the alarm conditions (separates formula evaluation from expansion). */
+const noConditions = Boolean(args['no-conditions']);
 
 /** Peak resident set size of this process so far (Linux), in MB. */
 function peakRssMb(): number {
@@ -126,12 +130,15 @@ async function runEngine(rows: number, file: string): Promise<void> {
   const { expandGrid } = (await import(engineModule)) as { expandGrid: (input: unknown) => import('../renderer/resolved.js').ResolvedReport };
   const { parseTemplate } = await import('../renderer/template/load.js');
   const fields = ['lot', 'step', 'equipment', 'parameter', 'value', 'count', 'time', 'yield', 'passed', 'operator'];
+  // The engine streams a row of list cells when conditions reference cells at or left of their own
+  // (each cell's left parent is the cell before it): Passed goes first in this case, so every cell's
+  // alarm condition can read it. Same values and styles, another column order.
+  const order = [8, 0, 1, 2, 3, 4, 5, 6, 7, 9];
   const letters = 'ABCDEFGHIJ';
   const cells: Record<string, unknown> = {};
-  // Alarm rows by a condition on a column of the row (passed = false), as a template would do it.
-  fields.forEach((f, c) => {
-    cells[`${letters[c]}1`] = { text: COLUMNS[c], style: 'hdr' };
-    cells[`${letters[c]}2`] = { field: `ds.${f}`, display: 'list', style: 'cell', conditions: [{ when: '=I2=FALSE', style: 'alarm' }], ...(FORMATS[c] ? { numFmt: FORMATS[c] } : {}) };
+  order.forEach((src, c) => {
+    cells[`${letters[c]}1`] = { text: COLUMNS[src], style: 'hdr' };
+    cells[`${letters[c]}2`] = { field: `ds.${fields[src]}`, display: 'list', style: 'cell', ...(noConditions ? {} : { conditions: [{ when: '=A2=FALSE', style: 'alarm' }] }), ...(FORMATS[src] ? { numFmt: FORMATS[src] } : {}) };
   });
   const template = parseTemplate(
     {
@@ -144,7 +151,7 @@ async function runEngine(rows: number, file: string): Promise<void> {
         cell: { border: 'thin' },
         alarm: { fill: '#FFC7CE', font: { color: '#9C0006' }, border: 'thin' },
       },
-      sheets: [{ name: 'Report', columns: Object.fromEntries(WIDTHS.map((width, c) => [letters[c], { width }])), freeze: 'A2', cells }],
+      sheets: [{ name: 'Report', columns: Object.fromEntries(order.map((src, c) => [letters[c], { width: WIDTHS[src] }])), freeze: 'A2', cells }],
       page: { orientation: 'landscape', repeatRows: '1:1' },
     },
     'bench',
@@ -176,6 +183,7 @@ async function child(name: CaseName, rows: number, file: string): Promise<void> 
 function runChild(name: CaseName, rows: number, file: string): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
     const argv = ['--child', name, '--rows', String(rows), '--out', file, '--compression', String(compression)];
+    if (noConditions) argv.push('--no-conditions');
     const p = fork(fileURLToPath(import.meta.url), argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
