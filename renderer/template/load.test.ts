@@ -62,3 +62,11 @@ describe('parseTemplate', () => {
     expect(issuesOf('{"format": 1,')[0]!.message).toMatch(/not JSON/);
   });
 });
+
+describe('styles', () => {
+  it('a style without a border gets none', () => {
+    const t = parseTemplate(ok);
+    if (t.kind !== 'grid') throw new Error('grid expected');
+    expect(t.styles.hdr).toEqual({ font: { bold: true } });
+  });
+});

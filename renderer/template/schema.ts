@@ -74,8 +74,9 @@ export type TemplateDataset = z.infer<typeof datasetSchema>;
 
 // ---------------------------------------------------------------- styles
 
+const borderStyle = z.enum(['thin', 'medium', 'thick', 'dashed', 'dotted', 'double']);
 const borderLine = z.strictObject({
-  style: z.enum(['thin', 'medium', 'thick', 'dashed', 'dotted', 'double']).default('thin'),
+  style: borderStyle.default('thin'),
   color: colour.optional(),
 });
 export const styleSchema = z.strictObject({
@@ -97,7 +98,7 @@ export const styleSchema = z.strictObject({
   /** `"thin"` etc. for all four sides, or one line per side. */
   border: z
     .union([
-      borderLine.shape.style,
+      borderStyle,
       z.strictObject({
         top: borderLine.optional(),
         bottom: borderLine.optional(),
