@@ -3,7 +3,7 @@
 # Installs this folder's pinned jsreport packages on first use (never a TraceReport dependency), runs the jsreport
 # side, then the TraceReport side (dist/bench/jsreport-compare.js, built by `npm run build`) and prints both with the ratio.
 #
-#   bench/jsreport/run.sh [--case xlsx|pdf|all] [--xlsx-rows 100000[,10000]] [--pdf-rows 2000] [--runs 3]
+#   bench/jsreport/run.sh [--case xlsx|pdf|all] [--xlsx-rows 10000[,100000]] [--pdf-rows 2000] [--runs 3]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -17,7 +17,7 @@ if [ ! -d "$here/node_modules" ]; then
 fi
 
 # Arguments: [--xlsx-rows N[,N]] [--pdf-rows N[,N]] [--runs R] [--case xlsx|pdf|all]
-xlsx_rows=100000 pdf_rows=2000 runs=3 which=all
+xlsx_rows=10000 pdf_rows=2000 runs=3 which=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --xlsx-rows) xlsx_rows="$2"; shift 2 ;;
