@@ -378,6 +378,21 @@ describe('charts as pictures', () => {
   });
 });
 
+describe('charts drawn by the chart renderer', () => {
+  test('an ECharts option becomes a PNG of its size', async () => {
+    const chart = { option: { xAxis: { type: 'category', data: ['A', 'B'] }, yAxis: {}, series: [{ type: 'bar', data: [3, 5] }] }, width: 320, height: 200 };
+    const { wb } = await roundTrip({ sheets: [{ name: 'Chart', rows: [{ row: 0, cells: [{ col: 0, value: null, chart }] }] }] });
+    const [image] = sheet1(wb).getImages();
+    const png = (wb.getImage(Number(image!.imageId)) as unknown as { buffer: Buffer }).buffer;
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    // IHDR width and height (the renderer may draw at a higher pixel ratio, keeping the aspect)
+    const w = png.readUInt32BE(16);
+    const h = png.readUInt32BE(20);
+    expect(w / h).toBeCloseTo(320 / 200, 2);
+    expect(image!.range.tl.nativeRow).toBe(0);
+  });
+});
+
 describe('output', () => {
   test('writes to a stream', async () => {
     const chunks: Buffer[] = [];

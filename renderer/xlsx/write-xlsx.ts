@@ -188,10 +188,8 @@ class XlsxReportWriter {
   }
 
   private async renderChart(chart: ResolvedChart): Promise<Buffer> {
-    if (!this.chartPng) {
-      const mod = (await import(CHART_RENDER_MODULE)) as { renderChartPng: ChartPng };
-      this.chartPng = mod.renderChartPng;
-    }
+    // Loaded on first use, so reports without charts do not load ECharts and resvg.
+    this.chartPng ??= (await import('../charts/render.js')).renderChartPng;
     return this.chartPng(chart);
   }
 
@@ -246,9 +244,6 @@ class XlsxReportWriter {
     return v.slice(0, EXCEL_MAX_TEXT);
   }
 }
-/** Kept in a constant so the XLSX output loads the chart renderer (ECharts, resvg) only when a report has charts. */
-const CHART_RENDER_MODULE = '../charts/render.js';
-
 /** A merge's rows below its first: cells left..right of rows top+1..bottom are covered (0-based, inclusive). */
 interface Cover {
   readonly top: number;
