@@ -304,3 +304,35 @@ describe('HTML output, print layout', () => {
     expect(trs.map((t) => t.className)).toEqual(['', 'k']);
   });
 });
+
+describe('HTML output, charts', () => {
+  const option = { xAxis: { type: 'category', data: ['一月', 'Feb'] }, yAxis: { type: 'value' }, series: [{ type: 'bar', data: [3, 5] }] };
+
+  it('draws a chart cell and a floating chart as inline SVG', async () => {
+    const rep = reportOf({
+      sheets: [
+        {
+          name: 'S',
+          rows: [
+            { row: 0, cells: [{ col: 0, value: 'Trend' }] },
+            { row: 1, cells: [{ col: 0, value: null, colSpan: 2, chart: { option, width: 320, height: 200 } }] },
+          ],
+          floats: [{ row: 3, col: 1, chart: { option, width: 200, height: 120 } }],
+        },
+      ],
+    });
+    const doc = dom((await renderHtml(rep)).html);
+    const cell = doc.querySelectorAll('tr')[1]!.querySelector('td')!;
+    expect(cell.getAttribute('colspan')).toBe('2');
+    const svg = cell.querySelector('div.chart svg')!;
+    expect(svg.getAttribute('width')).toBe('320');
+    expect(svg.textContent).toContain('一月');
+    // The float is anchored in row 3, column 1 (an empty cell made for it).
+    const row3 = doc.querySelectorAll('tr')[3]!;
+    const tds = [...row3.querySelectorAll('td')];
+    expect(tds).toHaveLength(2);
+    expect(tds[1]!.className).toBe('anchor');
+    expect(tds[1]!.querySelector('div.float svg')!.getAttribute('height')).toBe('120');
+  });
+});
+

@@ -86,6 +86,14 @@ describe('PDF output', () => {
     expect(r.size).toBe(readFileSync(file).length);
     expect(pdfInfo(file).size).toMatch(/^792 x 612 pts \(letter\)$/);
   });
+
+  it('draws charts as vector SVG with their Chinese labels as text', async () => {
+    const option = { xAxis: { type: 'category', data: ['一月', '二月'] }, yAxis: { type: 'value' }, series: [{ type: 'bar', data: [3, 5] }] };
+    const rep = reportOf({ sheets: [{ name: 'S', rows: [{ row: 0, cells: [{ col: 0, value: null, chart: { option, width: 400, height: 240 } }] }] }] });
+    const text = pageTexts(save((await renderPdf(rep, { pool })).bytes, 'chart.pdf'))[0]!;
+    expect(text).toContain('一月');
+    expect(text).toContain('二月');
+  });
 });
 
 describe('browser pool', () => {

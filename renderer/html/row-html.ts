@@ -132,6 +132,7 @@ export class RowHtml {
     const kind = typeof v === 'number' || v instanceof Date ? 'n' : typeof v === 'boolean' || isExcelError(v) ? 'c' : '';
     if (kind) cls = cls ? `${kind} ${cls}` : kind;
     if (floats) cls = cls ? `${cls} anchor` : 'anchor';
+    if (cell.chart) cls = cls ? `${cls} g` : 'g'; // a chart is drawn whole, over the neighbouring cells if wider
     let attrs = cls ? ` class="${cls}"` : '';
     if (rowSpan > 1) attrs += ` rowspan="${rowSpan}"`;
     if (colSpan > 1) attrs += ` colspan="${colSpan}"`;

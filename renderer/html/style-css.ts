@@ -69,7 +69,7 @@ export const BASE_CSS =
   `:where(.tr tr){height:20px}` +
   `.n{text-align:right}.c{text-align:center}` +
   `.chart{position:relative}.chart svg{display:block}` +
-  `.float{position:absolute;left:0;top:0;z-index:1}td.anchor{position:relative;overflow:visible}`;
+  `.float{position:absolute;left:0;top:0;z-index:1}td.anchor{position:relative;overflow:visible}td.g{overflow:visible}`;
 
 export const SCREEN_CSS = `thead.frozen{position:sticky;top:0;z-index:2;background:#fff}table.page{margin-bottom:16px}`;
 

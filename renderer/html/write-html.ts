@@ -18,6 +18,7 @@ import { escapeHtml } from './escape.js';
 import { RowHtml, type CellContext } from './row-html.js';
 import { BASE_CSS, PRINT_CSS, SCREEN_CSS, columnPixels, pageRule, paperMm, styleRules } from './style-css.js';
 import { TraceReportError } from '../../datasources/errors.js';
+import { renderChartSvg } from '../charts/render.js';
 
 export type HtmlLayout = 'continuous' | 'paged' | 'print';
 
@@ -34,7 +35,7 @@ export interface HtmlOptions {
   fragment?: boolean;
   /** Prefix of report link addresses (e.g. `https://host`). */
   linkBase?: string;
-  /** Draws a chart as inline SVG. */
+  /** Draws a chart as inline SVG (default: ECharts server-side rendering, renderer/charts). */
   chartSvg?: (chart: ResolvedChart) => string;
 }
 
@@ -106,7 +107,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
   }
   const ctx: CellContext = {
     linkBase: options.linkBase ?? '',
-    chartSvg: options.chartSvg ?? noCharts,
+    chartSvg: options.chartSvg ?? renderChartSvg,
     keepRow: layout === 'print' ? (id) => report.styles.get(id).wrap === true : undefined,
   };
   let stylesDone = 0;
@@ -210,6 +211,12 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
       if (stopped) break;
       step = await it.next();
     }
+    // Floating charts anchored below the last row still get their rows.
+    const lastFloat = Math.max(-1, ...sheet.floats.map((f) => f.row));
+    if (!stopped && lastFloat >= next) {
+      const html = bandHtml({ rows: [{ row: lastFloat, cells: [] }] });
+      if (html) await sink(html);
+    }
     if (stopped) {
       await it.return?.();
       pagesBefore += k + 1;
@@ -267,8 +274,4 @@ function renderHeader(ctx: CellContext, head: { first: number; last: number }, k
   let html = '';
   for (let i = head.first; i <= head.last; i++) html += rows.render(i, kept.get(i), head.last);
   return html;
-}
-
-function noCharts(): string {
-  throw new TraceReportError('CHART_FAILED', 'this report has a chart but no chart renderer was given to the HTML output');
 }
