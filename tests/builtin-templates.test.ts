@@ -288,3 +288,82 @@ describe('process-parameters', () => {
     expect(texts(renderChartSvg(pp[0]!.charts[0]!))).toEqual(expect.arrayContaining(['USL: 120', 'LSL: 85']));
   });
 });
+
+describe('spc', () => {
+  const A2: Record<number, number> = { 2: 1.88, 3: 1.023, 4: 0.729, 5: 0.577, 6: 0.483 };
+  const D2: Record<number, number> = { 2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534 };
+  const D4: Record<number, number> = { 2: 3.267, 3: 2.574, 4: 2.282, 5: 2.114, 6: 2.004 };
+
+  /** The X̄-R statistics computed here from the raw samples, to check the template's SQL against. */
+  async function expected(equipment: string, parameter: string, n: number, route?: string) {
+    const samples = await db.query<{ value: number }>(
+      `select sm.value as value from sample sm join equipment e on e.id = sm.equipment_id
+       where e.code = :equipment and sm.parameter = :parameter
+       {{#if route}} and exists (select 1 from operation o join work_order wo on wo.id = o.work_order_id join route ro on ro.id = wo.route_id
+         where o.equipment_id = sm.equipment_id and sm.ts >= o.started_at and sm.ts <= o.ended_at and ro.code = :route){{/if}}
+       order by sm.ts`,
+      { equipment, parameter, route: route ?? null },
+    );
+    const groups: number[][] = [];
+    for (let i = 0; i + n <= samples.length; i += n) groups.push(samples.slice(i, i + n).map((r) => r.value));
+    const xbars = groups.map((g) => g.reduce((a, b) => a + b, 0) / n);
+    const ranges = groups.map((g) => Math.max(...g) - Math.min(...g));
+    const xbarbar = xbars.reduce((a, b) => a + b, 0) / xbars.length;
+    const rbar = ranges.reduce((a, b) => a + b, 0) / ranges.length;
+    return { subgroups: groups.length, xbars, xbarbar, rbar, uclX: xbarbar + A2[n]! * rbar, lclX: xbarbar - A2[n]! * rbar, uclR: D4[n]! * rbar, sigma: rbar / D2[n]! };
+  }
+
+  function summary(s: Sheet, label: string): CellValue {
+    for (const line of s.grid.slice(0, 6)) {
+      const i = line.indexOf(label);
+      if (i >= 0) return line[i + 1]!;
+    }
+    throw new Error(`no ${label}`);
+  }
+
+  it.each([
+    [5, undefined],
+    [4, 'RT-CMP-PP'],
+  ])('computes subgroups of %i, control limits and Cp/Cpk for the incident extruder (route %s)', async (n, route) => {
+    const equipment = incident.equipment[0]!;
+    const params = { equipment, parameter: incident.parameter, n, ...(route ? { route } : {}) };
+    const s = (await render(db, grid('spc'), params))[0]!;
+    const e = await expected(equipment, incident.parameter, n, route);
+    expect(s.grid[0]![0]).toBe(`SPC X̄-R chart: ${incident.parameter} on ${equipment}`);
+    expect(summary(s, 'Subgroups')).toBe(e.subgroups);
+    expect(summary(s, 'X̄̄')).toBeCloseTo(e.xbarbar, 9);
+    expect(summary(s, 'R̄')).toBeCloseTo(e.rbar, 9);
+    expect(summary(s, 'UCL X̄')).toBeCloseTo(e.uclX, 9);
+    expect(summary(s, 'LCL X̄')).toBeCloseTo(e.lclX, 9);
+    expect(summary(s, 'UCL R')).toBeCloseTo(e.uclR, 9);
+    expect(summary(s, 'σ̂')).toBeCloseTo(e.sigma, 9);
+    const lsl = Number(summary(s, 'LSL'));
+    const usl = Number(summary(s, 'USL'));
+    expect(usl).toBeGreaterThan(lsl);
+    expect(summary(s, 'Cp')).toBeCloseTo((usl - lsl) / (6 * e.sigma), 9);
+    expect(summary(s, 'Cpk')).toBeCloseTo(Math.min(usl - e.xbarbar, e.xbarbar - lsl) / (3 * e.sigma), 9);
+
+    const rows = records(s, 9);
+    expect(rows).toHaveLength(e.subgroups);
+    rows.forEach((r, i) => expect(r['X̄']).toBeCloseTo(e.xbars[i]!, 9));
+    // the contaminated resin pushed subgroup means above the upper control limit: flagged and red
+    const above = rows.map((r, i) => [r, i] as const).filter(([r]) => r.Signal === 'X above UCL');
+    expect(above.length).toBeGreaterThan(0);
+    for (const [r, i] of above) {
+      expect(Number(r['X̄'])).toBeGreaterThan(e.uclX);
+      expect(isBad(s, 10 + i, column(s, 'X̄', 9))).toBe(true);
+    }
+    const quiet = rows.findIndex((r) => r.Signal === '');
+    expect(isBad(s, 10 + quiet, column(s, 'X̄', 9))).toBe(false);
+    expect(summary(s, 'Signals')).toBe(rows.filter((r) => r.Signal !== '').length);
+
+    // X̄ and R charts with their control limits as mark lines
+    expect(s.charts).toHaveLength(2);
+    const marks = s.charts.map((c) => ((c.option.series as { markLine: { data: { yAxis: number }[] } }[])[0]!.markLine.data.map((d) => d.yAxis)));
+    expect(marks[0]![0]).toBeCloseTo(e.uclX, 9);
+    expect(marks[0]![1]).toBeCloseTo(e.xbarbar, 9);
+    expect(marks[1]![0]).toBeCloseTo(e.uclR, 9);
+    const svg = renderChartSvg(s.charts[0]!);
+    expect(texts(svg)).toContain('X̄ chart');
+  });
+});
