@@ -367,3 +367,42 @@ describe('spc', () => {
     expect(texts(svg)).toContain('X̄ chart');
   });
 });
+
+describe('inspection-summary', () => {
+  it('gives pass rates by characteristic, a supplier x characteristic cross-tab, and the incident supplier lot as the worst', async () => {
+    const sheets = await render(db, grid('inspection-summary'), { material: incident.material });
+    const counts = await db.query<{ characteristic: string; n: number; passed: number }>(
+      "select characteristic, count(*) as n, sum(case when result = 'pass' then 1 else 0 end) as passed from inspection group by characteristic",
+    );
+
+    const byChr = sheet(sheets, 'By characteristic');
+    const rows = records(byChr).filter((r) => r.Characteristic !== 'All');
+    const warpage = rows.find((r) => r.Kind === 'finished' && r.Characteristic === 'warpage')!;
+    const expectedWarpage = counts.find((c) => c.characteristic === 'warpage')!;
+    expect(warpage).toMatchObject({ Inspections: expectedWarpage.n, Passed: expectedWarpage.passed, Failed: expectedWarpage.n - expectedWarpage.passed });
+    expect(warpage['Pass rate']).toBeCloseTo(expectedWarpage.passed / expectedWarpage.n, 9);
+    const all = byChr.grid.find((l) => l[1] === 'All')!;
+    expect(all[2]).toBe(counts.reduce((a, c) => a + Number(c.n), 0));
+
+    // cross-tab: characteristics across, suppliers of the incident material down, pass rate at the crossing
+    const bySup = sheet(sheets, 'By supplier');
+    const header = bySup.grid[2]!;
+    expect(header.slice(0, 2)).toEqual(['Supplier', 'Name']);
+    expect(header).toEqual(expect.arrayContaining(['warpage', 'mfi', 'All', 'Inspections']));
+    const sup = records(bySup);
+    const incidentSupplier = sup.find((r) => r.Supplier === incident.supplier)!;
+    const others = sup.filter((r) => r.Supplier !== incident.supplier);
+    expect(others.length).toBeGreaterThan(0);
+    for (const o of others) expect(Number(incidentSupplier.warpage)).toBeLessThan(Number(o.warpage));
+    const warpCol = header.indexOf('warpage');
+    const supRow = bySup.grid.findIndex((l) => l[0] === incident.supplier);
+    expect(bySup.styles.get(key(supRow, warpCol))?.fill).toMatch(/^#(FFC7CE|FFEB9C)$/);
+
+    const byLot = sheet(sheets, 'By supplier lot');
+    const lots = records(byLot);
+    expect(lots[0]).toMatchObject({ Supplier: incident.supplier, Lot: incident.supplierLot, 'Supplier lot': incident.vendorLot, Material: incident.material });
+    expect(Number(lots[0]!['Pass rate'])).toBeLessThan(0.95);
+    expect(isBad(byLot, 3, column(byLot, 'Pass rate'))).toBe(true);
+    expect(byLot.links.get(key(3, column(byLot, 'Lot')))).toEqual({ report: 'recall', params: { lot: incident.supplierLot } });
+  });
+});
