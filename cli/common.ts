@@ -3,7 +3,23 @@ import type { DataSource } from '../datasources/data-source.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 
 /** Exit codes: 0 ok, 1 failed (not found, service down), 2 bad input or arguments. */
-const INPUT_CODES: ErrorCode[] = ['INGEST_INVALID', 'ARGUMENT_INVALID', 'SQL_TEMPLATE_INVALID', 'SQL_PARAM_MISSING', 'SQL_PARAM_INVALID', 'SOURCE_URL_INVALID'];
+const INPUT_CODES: ErrorCode[] = [
+  'INGEST_INVALID',
+  'ARGUMENT_INVALID',
+  'SQL_TEMPLATE_INVALID',
+  'SQL_PARAM_MISSING',
+  'SQL_PARAM_INVALID',
+  'SOURCE_URL_INVALID',
+  'TEMPLATE_INVALID',
+  'TEMPLATE_VERSION_UNSUPPORTED',
+  'TEMPLATE_NOT_FOUND',
+  'PARAM_MISSING',
+  'PARAM_UNKNOWN',
+  'PARAM_INVALID',
+  'DATASET_UNKNOWN',
+  'FIELD_UNKNOWN',
+  'SOURCE_UNKNOWN',
+];
 
 export function exitCodeFor(e: unknown): number {
   return isTraceReportError(e) && INPUT_CODES.includes(e.code) ? 2 : 1;

@@ -5,6 +5,7 @@ import { register as migrate } from './migrate.js';
 import { register as ingest } from './ingest.js';
 import { register as trace } from './trace.js';
 import { register as demo } from './demo.js';
+import { register as render } from './render.js';
 import { reportError } from './common.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,6 +21,6 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [migrate, ingest, trace, demo]) register(program);
+for (const register of [migrate, ingest, trace, demo, render]) register(program);
 
 program.parseAsync(process.argv).catch(reportError);
