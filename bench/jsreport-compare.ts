@@ -43,7 +43,7 @@ interface JsreportFigures {
   tool: 'jsreport';
   versions: Record<string, string>;
   peakRssMb: number;
-  results: { case: string; recipe: string; rows: number; runs: number[]; coldMs?: number; bytes: number; pages?: number }[];
+  results: { case: string; recipe: string; rows: number; runs: number[]; cpuMs?: number[]; coldMs?: number; bytes: number; pages?: number }[];
 }
 
 /** What one `--one` child prints as its last line. */
@@ -51,6 +51,7 @@ interface OneCase {
   case: string;
   rows: number;
   runs: number[];
+  cpuMs: number[];
   coldMs?: number;
   bytes: number;
   pages?: number;
@@ -60,11 +61,15 @@ interface OneCase {
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-async function loadRows(): Promise<RowsModule> {
-  const file = join(repoRoot, 'bench', 'jsreport', 'rows.mjs');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run from a checkout (dist/bench/jsreport-compare.js reads bench/jsreport/rows.mjs)`);
-  return (await import(new URL(`file://${file}`).href)) as RowsModule;
+/** A module of bench/jsreport/ (plain JavaScript shared with the jsreport side), read from the checkout. */
+async function loadShared<T>(name: string): Promise<T> {
+  const file = join(repoRoot, 'bench', 'jsreport', name);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run from a checkout (dist/bench/jsreport-compare.js reads bench/jsreport/${name})`);
+  return (await import(new URL(`file://${file}`).href)) as T;
 }
+const loadRows = () => loadShared<RowsModule>('rows.mjs');
+/** CPU milliseconds of this process and its Chromium processes so far (bench/jsreport/tree-cpu.mjs). */
+const loadTreeCpu = async () => (await loadShared<{ treeCpuMs(): number }>('tree-cpu.mjs')).treeCpuMs;
 
 const col = (i: number) => String.fromCharCode(65 + i);
 
@@ -174,7 +179,9 @@ function pdfPages(file: string): number | undefined {
 /** One case in this process: TraceReport's render path, timed per render. */
 async function runOne(kind: 'xlsx' | 'pdf', rowCount: number, runs: number, outDir: string): Promise<OneCase> {
   const m = await loadRows();
+  const treeCpuMs = await loadTreeCpu();
   mkdirSync(outDir, { recursive: true });
+  const cpu: number[] = [];
   if (kind === 'xlsx') {
     const template = xlsxTemplate(m, m.xlsxRows(rowCount));
     const out = join(outDir, `tracereport-${rowCount}.xlsx`);
@@ -182,14 +189,16 @@ async function runOne(kind: 'xlsx' | 'pdf', rowCount: number, runs: number, outD
     let bytes = 0;
     let mode = '';
     for (let i = 0; i < runs; i++) {
+      const c0 = treeCpuMs();
       const t0 = performance.now();
       const r = await render(template, 'xlsx', out);
       times.push(performance.now() - t0);
+      cpu.push(treeCpuMs() - c0);
       bytes = r.bytes;
       mode = r.mode;
-      console.error(`  TraceReport xlsx ${rowCount} rows run ${i + 1}: ${ms(times[i]!)} ms, ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
+      console.error(`  TraceReport xlsx ${rowCount} rows run ${i + 1}: ${ms(times[i]!)} ms (CPU ${ms(cpu[i]!)} ms), ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
     }
-    return { case: `xlsx-${rowCount}`, rows: rowCount, runs: times, bytes, peakRssMb: peakRssMb(), mode };
+    return { case: `xlsx-${rowCount}`, rows: rowCount, runs: times, cpuMs: cpu, bytes, peakRssMb: peakRssMb(), mode };
   }
   const template = pdfTemplate(m, m.pdfRows(rowCount));
   const out = join(outDir, `tracereport-${rowCount}.pdf`);
@@ -201,12 +210,14 @@ async function runOne(kind: 'xlsx' | 'pdf', rowCount: number, runs: number, outD
     console.error(`  TraceReport pdf ${rowCount} rows cold (first render, browser start): ${ms(coldMs)} ms`);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
+      const c0 = treeCpuMs();
       t0 = performance.now();
       r = await render(template, 'pdf', out, pool);
       times.push(performance.now() - t0);
-      console.error(`  TraceReport pdf ${rowCount} rows warm run ${i + 1}: ${ms(times[i]!)} ms, ${(r.bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
+      cpu.push(treeCpuMs() - c0);
+      console.error(`  TraceReport pdf ${rowCount} rows warm run ${i + 1}: ${ms(times[i]!)} ms (CPU ${ms(cpu[i]!)} ms), ${(r.bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
     }
-    return { case: `pdf-${rowCount}`, rows: rowCount, runs: times, coldMs, bytes: r.bytes, pages: pdfPages(out), peakRssMb: peakRssMb(), mode: r.mode };
+    return { case: `pdf-${rowCount}`, rows: rowCount, runs: times, cpuMs: cpu, coldMs, bytes: r.bytes, pages: pdfPages(out), peakRssMb: peakRssMb(), mode: r.mode };
   } finally {
     await pool.close();
   }
@@ -221,7 +232,7 @@ const spread = (v: readonly number[]) => (v.length ? `${ms(Math.min(...v))}–${
 async function compare(jsreportFiles: string[], outDir: string): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const rows: string[][] = [
-    ['case', 'jsreport ms (median, range)', 'TraceReport ms (median, range)', 'ratio', 'pages js/TR', 'peak RSS MB js/TR', 'MB js/TR'],
+    ['case', 'jsreport ms (median, range)', 'TraceReport ms (median, range)', 'ratio', 'CPU ms js/TR', 'CPU ratio', 'pages js/TR', 'peak RSS MB js/TR', 'MB js/TR'],
   ];
   let versions = '';
   for (const f of jsreportFiles) {
@@ -242,17 +253,20 @@ async function compare(jsreportFiles: string[], outDir: string): Promise<void> {
         `${ms(jm)} (${spread(j.runs)})`,
         `${ms(tm)} (${spread(t.runs)})`,
         `${(jm / tm).toFixed(1)}×`,
+        j.cpuMs ? `${ms(median(j.cpuMs))}/${ms(median(t.cpuMs))}` : '',
+        j.cpuMs ? `${(median(j.cpuMs) / median(t.cpuMs)).toFixed(1)}×` : '',
         kind === 'pdf' ? `${j.pages ?? '?'}/${t.pages ?? '?'}` : '',
         `${figures.peakRssMb.toFixed(0)}/${t.peakRssMb.toFixed(0)}`,
         `${(j.bytes / 1e6).toFixed(1)}/${(t.bytes / 1e6).toFixed(1)}`,
       ]);
       if (j.coldMs !== undefined && t.coldMs !== undefined) {
-        rows.push([`${j.case} (cold, first render)`, ms(j.coldMs), ms(t.coldMs), `${(j.coldMs / t.coldMs).toFixed(1)}×`, '', '', '']);
+        rows.push([`${j.case} (cold, first render)`, ms(j.coldMs), ms(t.coldMs), `${(j.coldMs / t.coldMs).toFixed(1)}×`, '', '', '', '', '']);
       }
     }
   }
   console.log(`\njsreport: ${versions}`);
-  console.log('ratio = jsreport median / TraceReport median (above 1: TraceReport is faster). Peak RSS of the node process; Chromium not counted.\n');
+  console.log('ratio = jsreport median / TraceReport median (above 1: TraceReport is faster). CPU: the node process and its Chromium');
+  console.log('processes, median per render (steadier than wall time on a loaded machine). Peak RSS: the node process only.\n');
   console.log(table(rows));
 }
 

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { XLSX_COLUMNS, PDF_COLUMNS, HEADER_STYLE, xlsxRows, pdfRows } from './rows.mjs';
+import { treeCpuMs } from './tree-cpu.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -158,13 +159,15 @@ function pdfPages(file) {
 
 // ---------- runs ----------
 
+/** Wall time and CPU time (this process and its Chromium processes) of one render, to the file written. */
 async function timeRender(jsreport, request, file) {
+  const c0 = treeCpuMs();
   const t0 = performance.now();
   const res = await jsreport.render(request);
   const content = res.content ?? (await res.output.getBuffer());
   writeFileSync(file, content);
   const t = performance.now() - t0;
-  return { ms: t, bytes: statSync(file).size };
+  return { ms: t, cpuMs: treeCpuMs() - c0, bytes: statSync(file).size };
 }
 
 async function runXlsx(jsreport, rows, runs, outDir) {
@@ -174,14 +177,16 @@ async function runXlsx(jsreport, rows, runs, outDir) {
   const data = xlsxData(rows);
   const file = join(outDir, `jsreport-${rows}.xlsx`);
   const times = [];
+  const cpu = [];
   let bytes = 0;
   for (let i = 0; i < runs; i++) {
     const r = await timeRender(jsreport, { template, data }, file);
     times.push(r.ms);
+    cpu.push(r.cpuMs);
     bytes = r.bytes;
-    console.log(`  xlsx ${rows} rows run ${i + 1}: ${ms(r.ms)} ms, ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
+    console.log(`  xlsx ${rows} rows run ${i + 1}: ${ms(r.ms)} ms (CPU ${ms(r.cpuMs)} ms), ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
   }
-  return { case: `xlsx-${rows}`, recipe: 'html-to-xlsx (htmlEngine chrome)', rows, runs: times, bytes, file };
+  return { case: `xlsx-${rows}`, recipe: 'html-to-xlsx (htmlEngine chrome)', rows, runs: times, cpuMs: cpu, bytes, file };
 }
 
 async function runPdf(jsreport, rows, runs, outDir) {
@@ -191,14 +196,16 @@ async function runPdf(jsreport, rows, runs, outDir) {
   const cold = await timeRender(jsreport, { template, data }, file);
   console.log(`  pdf ${rows} rows cold (first render, browser start): ${ms(cold.ms)} ms`);
   const times = [];
+  const cpu = [];
   let bytes = 0;
   for (let i = 0; i < runs; i++) {
     const r = await timeRender(jsreport, { template, data }, file);
     times.push(r.ms);
+    cpu.push(r.cpuMs);
     bytes = r.bytes;
-    console.log(`  pdf ${rows} rows warm run ${i + 1}: ${ms(r.ms)} ms, ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
+    console.log(`  pdf ${rows} rows warm run ${i + 1}: ${ms(r.ms)} ms (CPU ${ms(r.cpuMs)} ms), ${(bytes / 1e6).toFixed(1)} MB, peak RSS so far ${peakRssMb().toFixed(0)} MB`);
   }
-  return { case: `pdf-${rows}`, recipe: 'chrome-pdf (chrome-pool, warm)', rows, coldMs: cold.ms, runs: times, bytes, pages: pdfPages(file), file };
+  return { case: `pdf-${rows}`, recipe: 'chrome-pdf (chrome-pool, warm)', rows, coldMs: cold.ms, runs: times, cpuMs: cpu, bytes, pages: pdfPages(file), file };
 }
 
 async function main() {
@@ -227,7 +234,7 @@ async function main() {
   const summary = { tool: 'jsreport', versions, peakRssMb: peakRssMb(), results };
   for (const r of results) {
     const sorted = [...r.runs].sort((a, b) => a - b);
-    console.log(`${r.case}: ${r.recipe}: median ${ms(sorted[Math.floor(sorted.length / 2)])} ms (runs ${r.runs.map(ms).join(', ')})${r.pages ? `, ${r.pages} pages` : ''}`);
+    console.log(`${r.case}: ${r.recipe}: median ${ms(sorted[Math.floor(sorted.length / 2)])} ms (runs ${r.runs.map(ms).join(', ')}; CPU ${r.cpuMs.map(ms).join(', ')})${r.pages ? `, ${r.pages} pages` : ''}`);
   }
   console.log(`peak RSS of the jsreport node process (Chromium not counted): ${summary.peakRssMb.toFixed(0)} MB`);
   if (args.json) writeFileSync(resolve(args.json), JSON.stringify(summary, null, 2));
