@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { TraceReportError } from '../datasources/errors.js';
@@ -394,6 +394,43 @@ describe('charts drawn by the chart renderer', () => {
 });
 
 describe('output', () => {
+  test('a report without sheets gives a workbook with one empty sheet named after the report', async () => {
+    const { wb, summary } = await roundTrip({ name: 'Empty report', sheets: [] });
+    expect(wb.worksheets.map((w) => w.name)).toEqual(['Empty report']);
+    expect(summary.sheets).toEqual([]);
+  });
+
+  test('an output stream that fails mid-way is OUTPUT_FAILED and the writer stops', async () => {
+    let written = 0;
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        cb(written > 200_000 ? new Error('disk full') : null);
+      },
+    });
+    let bands = 0;
+    const report = reportOf({ sheets: [{ name: 'Big', rows: [] }] });
+    async function* sheets() {
+      for await (const sheet of report.sheets) {
+        yield {
+          ...sheet,
+          bands: (async function* () {
+            for (let b = 0; b < 400; b++, bands++) yield { rows: rowsOf(Array.from({ length: 500 }, (_, i) => [b * 500 + i, `lot ${b * 500 + i}`, i * 1.5])).map((r) => ({ ...r, row: r.row + b * 500 })) };
+          })(),
+        };
+      }
+    }
+    const err = await writeXlsx({ ...report, sheets: sheets() }, out).catch((e: unknown) => e);
+    expect((err as TraceReportError).code).toBe('OUTPUT_FAILED');
+    expect((err as TraceReportError).message).toMatch(/<stream>: disk full/);
+    // The writer stops reading the report soon after (once the zip in front of the dead stream is full).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = bands;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(bands).toBe(after);
+    expect(bands).toBeLessThan(400);
+  });
+
   test('writes to a stream', async () => {
     const chunks: Buffer[] = [];
     const out = new PassThrough();

@@ -19,7 +19,7 @@ import { defaultDateFormat } from '../format/number-format.js';
 import { linkHref } from '../link-href.js';
 import type { CellValue, ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
 import { addHyperlink, addMerge, startSheetData, StreamingDrawings, styleIndex, writeSheetXml, zipBacklog, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
-import { openOutput, outputError } from './output-target.js';
+import { openOutput, outputError, type OutputTarget } from './output-target.js';
 import { xlsxHeaderFooter, xlsxPageSetup } from './page-setup.js';
 import { cellXml, colLetter, rowOpenXml } from './row-xml.js';
 import { SheetNames } from './sheet-names.js';
@@ -67,7 +67,7 @@ export async function writeXlsx(report: ResolvedReport, out: string | NodeJS.Wri
     useSharedStrings: false,
     zip: { zlib: { level: opts.compression ?? 1 } },
   });
-  const writer = new XlsxReportWriter(report, workbook, target.stream, opts);
+  const writer = new XlsxReportWriter(report, workbook, target, opts);
   try {
     await Promise.race([writer.writeAll(), target.failed]);
     await Promise.race([workbook.commit(), target.failed]);
@@ -93,7 +93,7 @@ class XlsxReportWriter {
   constructor(
     private readonly report: ResolvedReport,
     private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter,
-    private readonly out: NodeJS.WritableStream,
+    private readonly target: OutputTarget,
     private readonly opts: XlsxOptions,
   ) {
     this.styles = new XlsxStyleCache(report.styles, (style) => styleIndex(workbook, style));
@@ -143,9 +143,13 @@ class XlsxReportWriter {
    */
   private async drain(ws: WorksheetWriter): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (zipBacklog(ws) > ZIP_BACKLOG) await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    const out = this.out as NodeJS.WritableStream & { writableLength?: number };
-    if ((out.writableLength ?? 0) > OUTPUT_BUFFER) await once(out as unknown as import('node:events').EventEmitter, 'drain');
+    while (zipBacklog(ws) > ZIP_BACKLOG) {
+      const failed = this.target.error();
+      if (failed) throw failed; // the zip stops when the output fails: stop waiting for it
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    }
+    const out = this.target.stream as NodeJS.WritableStream & { writableLength?: number };
+    if ((out.writableLength ?? 0) > OUTPUT_BUFFER) await Promise.race([once(out as unknown as import('node:events').EventEmitter, 'drain'), this.target.failed]);
   }
 
   private openPart(sheet: ResolvedSheet, number: number, start: number, offset: number): SheetPart {
