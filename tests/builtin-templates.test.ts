@@ -16,7 +16,7 @@ import { parseTemplate } from '../renderer/template/load.js';
 import type { GridTemplate, Template } from '../renderer/template/schema.js';
 import { expandGrid } from '../renderer/engine/expand.js';
 import type { CellStyle, CellValue, ResolvedChart, ResolvedLink } from '../renderer/resolved.js';
-import { renderChartSvg } from '../renderer/charts/render.js';
+import { renderChartPng, renderChartSvg } from '../renderer/charts/render.js';
 import { demoPlant, type DemoIncident } from '../trace/demo/index.js';
 import { loadDemoPlant } from '../trace/demo/load.js';
 import { openTraceStore } from '../trace/store.js';
@@ -404,5 +404,47 @@ describe('inspection-summary', () => {
     expect(Number(lots[0]!['Pass rate'])).toBeLessThan(0.95);
     expect(isBad(byLot, 3, column(byLot, 'Pass rate'))).toBe(true);
     expect(byLot.links.get(key(3, column(byLot, 'Lot')))).toEqual({ report: 'recall', params: { lot: incident.supplierLot } });
+  });
+});
+
+describe('material-flow', () => {
+  it('draws the flow from the incident supplier lot through its intermediates and finished lots to the customers', async () => {
+    const sheets = await render(db, grid('material-flow'), { lot: incident.supplierLot });
+    const s = sheets[0]!;
+    expect(s.grid[0]![0]).toBe(`Material flow of lot ${incident.supplierLot}`);
+    const flows = records(s, 4).filter((r) => typeof r.From === 'string');
+    const customerNames = (
+      await db.query<{ name: string }>('select name from customer where code in (:codes) order by name', { codes: incident.customers })
+    ).map((c) => c.name);
+    // supplier lot -> each intermediate made from it; finished lots -> every customer of the recall
+    for (const l of incident.intermediateLots) expect(flows).toContainEqual(expect.objectContaining({ From: incident.supplierLot, To: l, 'From kind': 'raw' }));
+    const toCustomers = flows.filter((r) => r['To kind'] === 'customer');
+    expect([...new Set(toCustomers.map((r) => r.To))].sort()).toEqual(customerNames);
+    for (const r of toCustomers) expect(incident.finishedLots).toContain(r.From);
+    // flows run raw -> intermediate -> finished -> customer
+    const stage = (k: CellValue) => ['raw', 'intermediate', 'finished', 'customer'].indexOf(String(k));
+    for (let i = 1; i < flows.length; i++) expect(stage(flows[i]!['From kind'])).toBeGreaterThanOrEqual(stage(flows[i - 1]!['From kind']));
+    expect(s.grid.find((l) => l[2] === 'Customers')![3]).toBe(toCustomers.length);
+    const fromCol = column(s, 'From', 4);
+    expect(s.links.get(key(5, fromCol))).toEqual({ report: 'batch-trace', params: { lot: s.grid[5]![fromCol] } });
+
+    // the Sankey: one node per lot and customer, one link per flow
+    expect(s.charts).toHaveLength(1);
+    const series = (s.charts[0]!.option.series as { data: { name: string }[]; links: { source: string; target: string; value: number }[] }[])[0]!;
+    expect(series.links).toHaveLength(flows.length);
+    const nodes = series.data.map((n) => n.name);
+    expect(new Set(nodes).size).toBe(nodes.length);
+    for (const n of [incident.supplierLot, ...incident.intermediateLots, ...incident.finishedLots, ...customerNames]) expect(nodes).toContain(n);
+    const svg = renderChartSvg(s.charts[0]!);
+    expect(texts(svg)).toEqual(expect.arrayContaining([incident.supplierLot, incident.intermediateLots[0], customerNames[0]]));
+    const png = await renderChartPng(s.charts[0]!);
+    expect(png.readUInt32BE(16)).toBe(s.charts[0]!.width);
+  });
+
+  it('shows a finished lot with its raw materials behind it and its customer', async () => {
+    const lot = incident.sampleFinishedLot;
+    const flows = records((await render(db, grid('material-flow'), { lot }))[0]!, 4).filter((r) => typeof r.From === 'string');
+    expect(flows).toContainEqual(expect.objectContaining({ From: incident.supplierLot, 'From kind': 'raw' }));
+    expect(flows.filter((r) => r['To kind'] === 'customer').map((r) => r.From)).toEqual([lot]);
   });
 });
