@@ -143,13 +143,19 @@ class XlsxReportWriter {
    */
   private async drain(ws: WorksheetWriter): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    this.throwIfFailed();
     while (zipBacklog(ws) > ZIP_BACKLOG) {
-      const failed = this.target.error();
-      if (failed) throw failed; // the zip stops when the output fails: stop waiting for it
       await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      this.throwIfFailed();
     }
     const out = this.target.stream as NodeJS.WritableStream & { writableLength?: number };
     if ((out.writableLength ?? 0) > OUTPUT_BUFFER) await Promise.race([once(out as unknown as import('node:events').EventEmitter, 'drain'), this.target.failed]);
+  }
+
+  /** Stops reading the report once the output has failed (writeXlsx has already rejected). */
+  private throwIfFailed(): void {
+    const failed = this.target.error();
+    if (failed) throw failed;
   }
 
   private openPart(sheet: ResolvedSheet, number: number, start: number, offset: number): SheetPart {
