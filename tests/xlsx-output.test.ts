@@ -12,7 +12,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { TraceReportError } from '../datasources/errors.js';
 import { linkHref } from '../renderer/link-href.js';
 import type { ResolvedReport, ResolvedRow } from '../renderer/resolved.js';
-import { EXCEL_MAX_ROWS, writeXlsx, type XlsxOptions } from '../renderer/xlsx/write-xlsx.js';
+import { EXCEL_MAX_LINKS, EXCEL_MAX_ROWS, writeXlsx, type XlsxOptions } from '../renderer/xlsx/write-xlsx.js';
 import { toXlsxStyle, XlsxStyleCache } from '../renderer/xlsx/styles.js';
 import { StyleTable } from '../renderer/style-table.js';
 import { reportOf, rowsOf, type ReportSpec } from './support/resolved.js';
@@ -264,6 +264,20 @@ describe('links', () => {
     expect(row.getCell(1).text).toBe('L-0001');
     expect(row.getCell(2).hyperlink).toBe('https://example.com/a?b=1&c=2');
     expect((row.getCell(2).value as ExcelJS.CellHyperlinkValue).text).toBe(42);
+  });
+});
+
+describe('hyperlink limit', () => {
+  test(`links past Excel's ${EXCEL_MAX_LINKS.toLocaleString('en-US')} per sheet are left out with a warning; values stay`, async () => {
+    const total = EXCEL_MAX_LINKS + 20;
+    const rows: ResolvedRow[] = Array.from({ length: total }, (_, r) => ({ row: r, cells: [{ col: 0, value: `L${r}`, link: { report: 'lot', params: { lot: `L${r}` } } }] }));
+    const report = reportOf({ sheets: [{ name: 'Links', rows, bandSize: 5000 }] });
+    const { wb } = await roundTrip(report);
+    const ws = sheet1(wb);
+    expect(ws.getCell(`A${EXCEL_MAX_LINKS}`).hyperlink).toBe(`/view/lot?lot=L${EXCEL_MAX_LINKS - 1}`);
+    expect(ws.getCell(`A${EXCEL_MAX_LINKS + 1}`).hyperlink).toBeUndefined();
+    expect(ws.getCell(`A${total}`).value).toBe(`L${total - 1}`);
+    expect(report.meta.warnings.map((w) => w.code)).toEqual(['XLSX_LINKS_LIMIT']);
   });
 });
 

@@ -31,6 +31,8 @@ export const EXCEL_MAX_ROWS = 1_048_576;
 export const EXCEL_MAX_COLS = 16_384;
 /** Characters Excel keeps in one cell. */
 export const EXCEL_MAX_TEXT = 32_767;
+/** Hyperlinks Excel keeps in one worksheet (more and it repairs the file, dropping them). */
+export const EXCEL_MAX_LINKS = 65_530;
 
 export interface XlsxOptions {
   /** Prefix of report links (`https://host`), so links work outside the viewer. */
@@ -219,7 +221,7 @@ class XlsxReportWriter {
       const xf = this.styles.get(c.style, numFmt);
       const ref = colLetter(c.col) + r;
       let cx = cellXml(ref, xf, typeof v === 'string' && v.length > EXCEL_MAX_TEXT ? this.truncate(v, part, ref) : v);
-      if (c.link) addHyperlink(part.ws, ref, linkHref(c.link, this.opts.linkBase));
+      if (c.link) this.link(part, ref, linkHref(c.link, this.opts.linkBase));
       const rowSpan = c.rowSpan ?? 1;
       const colSpan = c.colSpan ?? 1;
       if (rowSpan > 1 || colSpan > 1) {
@@ -243,6 +245,19 @@ class XlsxReportWriter {
     if (xml || row.height !== undefined) part.write(`${rowOpenXml(r, row.height)}${xml}</row>`, at);
     else part.skip(at);
     if (row.row >= part.start) part.rows++;
+  }
+
+  private link(part: SheetPart, ref: string, target: string): void {
+    if (part.links < EXCEL_MAX_LINKS) {
+      addHyperlink(part.ws, ref, target);
+    } else if (part.links === EXCEL_MAX_LINKS) {
+      this.report.meta.warnings.push({
+        code: 'XLSX_LINKS_LIMIT',
+        message: `sheet "${part.name}": Excel keeps at most ${EXCEL_MAX_LINKS} hyperlinks per sheet; cells from ${ref} on are written without their links`,
+        sheet: part.name,
+      });
+    }
+    part.links++;
   }
 
   private truncate(v: string, part: SheetPart, ref: string): string {
@@ -269,6 +284,8 @@ const FLUSH_CHARS = 256 * 1024;
 /** One worksheet being written: a whole resolved sheet, or the rows of it that fit (split sheets). */
 class SheetPart {
   rows = 0;
+  /** Cells with a link (written as hyperlinks up to EXCEL_MAX_LINKS). */
+  links = 0;
   readonly charts: { row: number; col: number; chart: ResolvedChart }[] = [];
   private buffer = '';
   /** Merges still covering rows below the last one written. */
