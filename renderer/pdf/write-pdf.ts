@@ -15,12 +15,14 @@ export interface PdfOptions {
   /** Prefix of report link addresses in the PDF (e.g. `https://host`). */
   linkBase?: string;
   chartSvg?: (chart: ResolvedChart) => string;
+  /** A tagged (accessible) PDF: about ten times larger; off by default. */
+  tagged?: boolean;
 }
 
 /** The report as PDF bytes. */
 export async function renderPdf(report: ResolvedReport, options: PdfOptions): Promise<PdfResult> {
   const { html } = await renderHtml(report, { layout: 'print', linkBase: options.linkBase, chartSvg: options.chartSvg });
-  return printPdf(options.pool, html, report.page, report.params, { timeoutMs: options.timeoutMs });
+  return printPdf(options.pool, html, report.page, report.params, { timeoutMs: options.timeoutMs, tagged: options.tagged });
 }
 
 /** Writes the report as PDF to a file path or a stream (ended when done); returns its page count and size. */
