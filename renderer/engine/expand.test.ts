@@ -242,3 +242,159 @@ describe('expandGrid: expansion', () => {
     expect(r.merges.sort()).toEqual((c.expectMerges ?? []).sort());
   });
 });
+
+/**
+ * Mixed directions (FineReport): a cell expanding right under a left parent that expands down gets
+ * its own values in every row of that parent, packed from its column on; the columns are as many as
+ * the row with the most values, and rows with fewer are blank after theirs. Cells under it (its top
+ * parent) are packed with it. The mirror holds for a cell expanding down under a top parent that
+ * expands right.
+ */
+const uneven = [
+  { region: 'East', person: 'Ann', qty: 100 },
+  { region: 'East', person: 'Bob', qty: 30 },
+  { region: 'West', person: 'Cid', qty: 70 },
+  { region: 'East', person: 'Ann', qty: 50 },
+  { region: 'North', person: 'Dan', qty: 5 },
+  { region: 'North', person: 'Fay', qty: 6 },
+  { region: 'East', person: 'Eve', qty: 1 },
+];
+const packStyles = { p: { font: { bold: true } }, n: { fill: '#EEEEEE' } };
+
+describe('expandGrid: mixed-direction nesting packs values per parent instance', () => {
+  it('right under a left parent expanding down: each region its own persons across, with sums below them', async () => {
+    const r = await runCase({
+      rows: { ds: uneven },
+      merges: ['A2:A3'],
+      styles: packStyles,
+      sheet: { columns: { A: { width: 10 }, B: { width: 7 }, C: { width: 12 } } },
+      cells: {
+        A1: { text: 'Region' },
+        B1: { text: 'Person' },
+        C1: { text: 'Count' },
+        A2: { field: 'ds.region' },
+        B2: { field: 'ds.person', expand: 'right', style: 'p' },
+        C2: { formula: '=COUNTA(B2)' },
+        // top parent B2 (above, expands right), left parent A2 (merged over row 3)
+        B3: { field: 'ds.qty', display: 'summary', aggregate: 'sum', style: 'n' },
+        C3: { formula: '=SUM(B3)' },
+        A4: { text: 'Total' },
+        // under B2 but outside A2: the k-th column's total over every region
+        B4: { formula: '=SUM(B3)' },
+        C4: { formula: '=SUM(B3)' },
+      },
+    });
+    expect(r.grid).toEqual([
+      ['Region', 'Person', _, _, 'Count'],
+      ['East', 'Ann', 'Bob', 'Eve', 3],
+      [_, 150, 30, 1, 181],
+      ['West', 'Cid', _, _, 1],
+      [_, 70, _, _, 70],
+      ['North', 'Dan', 'Fay', _, 2],
+      [_, 5, 6, _, 11],
+      ['Total', 225, 36, 1, 262],
+    ]);
+    expect(r.merges.sort()).toEqual(['A2:A3', 'A4:A5', 'A6:A7']);
+    expect(r.sheet.columns.map((c) => c.width)).toEqual([10, 7, 7, 7, 12]);
+    // styles only where a value is: blank packed cells carry nothing
+    expect(Object.keys(r.styles).sort()).toEqual(['B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'C2', 'C3', 'C6', 'C7', 'D2', 'D3']);
+    expect(r.styles.D2).toEqual(packStyles.p);
+    expect(r.styles.C7).toEqual(packStyles.n);
+  });
+
+  it('down under a top parent expanding right: each region its own persons down, with sums beside them', async () => {
+    const r = await runCase({
+      rows: { ds: uneven },
+      merges: ['B1:C1'],
+      styles: packStyles,
+      sheet: { columns: { A: { width: 10 }, B: { width: 8 }, C: { width: 6 }, D: { width: 12 } }, rows: { '2': { height: 20 } } },
+      cells: {
+        A1: { text: 'Region' },
+        B1: { field: 'ds.region', expand: 'right' },
+        A2: { text: 'Person' },
+        B2: { field: 'ds.person', style: 'p' },
+        // left parent B2, top parent B1 (merged over column C)
+        C2: { field: 'ds.qty', display: 'summary', aggregate: 'sum', style: 'n' },
+        D2: { formula: '=SUM(C2)' },
+        A3: { text: 'Count' },
+        B3: { formula: '=COUNTA(B2)' },
+        C3: { formula: '=SUM(C2)' },
+        D3: { formula: '=SUM(C2)' },
+      },
+    });
+    expect(r.grid).toEqual([
+      ['Region', 'East', _, 'West', _, 'North', _, _],
+      ['Person', 'Ann', 150, 'Cid', 70, 'Dan', 5, 225],
+      [_, 'Bob', 30, _, _, 'Fay', 6, 36],
+      [_, 'Eve', 1, _, _, _, _, 1],
+      ['Count', 3, 181, 1, 70, 2, 11, 262],
+    ]);
+    expect(r.merges.sort()).toEqual(['B1:C1', 'D1:E1', 'F1:G1']);
+    expect(r.sheet.columns.map((c) => c.width)).toEqual([10, 8, 6, 8, 6, 8, 6, 12]);
+    expect(r.heights).toEqual({ 1: 20, 2: 20, 3: 20 });
+    expect(Object.keys(r.styles).sort()).toEqual(['B2', 'B3', 'B4', 'C2', 'C3', 'C4', 'D2', 'E2', 'F2', 'F3', 'G2', 'G3']);
+  });
+
+  it('a packed cell with a child expanding the same way: the parent spans its own children, positions shared', async () => {
+    const rows = [
+      { line: 'L1', step: 'cut', tool: 't1' },
+      { line: 'L1', step: 'cut', tool: 't2' },
+      { line: 'L1', step: 'weld', tool: 't3' },
+      { line: 'L2', step: 'paint', tool: 't4' },
+      { line: 'L2', step: 'dry', tool: 't5' },
+      { line: 'L2', step: 'dry', tool: 't6' },
+      { line: 'L2', step: 'dry', tool: 't7' },
+    ];
+    const r = await runCase({
+      rows: { ds: rows },
+      merges: ['A1:A2'],
+      cells: {
+        A1: { field: 'ds.line' },
+        B1: { field: 'ds.step', expand: 'right' },
+        B2: { field: 'ds.tool', expand: 'right' },
+        C1: { text: 'end', leftParent: 'none' },
+      },
+    });
+    // slot 1 of B1 spans the most tools any line has under its first step (2), slot 2 the most under its second (3)
+    expect(r.grid).toEqual([
+      ['L1', 'cut', _, 'weld', _, _, 'end'],
+      [_, 't1', 't2', 't3', _, _, _],
+      ['L2', 'paint', _, 'dry', _, _, _],
+      [_, 't4', _, 't5', 't6', 't7', _],
+    ]);
+    expect(r.merges.sort()).toEqual(['A1:A2', 'A3:A4', 'B1:C1', 'B3:C3', 'D1:F1', 'D3:F3']);
+  });
+
+  it('hierarchical coordinates step among the values of their own row', async () => {
+    const r = await runCase({
+      rows: { ds: uneven },
+      merges: ['A1:A3'],
+      cells: {
+        A1: { field: 'ds.region' },
+        B1: { field: 'ds.person', expand: 'right' },
+        B2: { field: 'ds.qty', display: 'summary', aggregate: 'sum' },
+        B3: { formula: '=B2[;B1:-1]' },
+      },
+    });
+    expect(r.grid).toEqual([
+      ['East', 'Ann', 'Bob', 'Eve'],
+      [_, 150, 30, 1],
+      [_, _, 150, 30],
+      ['West', 'Cid', _, _],
+      [_, 70, _, _],
+      [_, _, _, _],
+      ['North', 'Dan', 'Fay', _],
+      [_, 5, 6, _],
+      [_, _, 5, _],
+    ]);
+  });
+
+  it('a cross-tab (right header with no left parent) is not packed: crossings share columns', async () => {
+    const r = await runCase({
+      rows: { ds: uneven },
+      cells: { B1: { field: 'ds.person', expand: 'right' }, A2: { field: 'ds.region' }, B2: { field: 'ds.qty', display: 'summary', aggregate: 'sum' } },
+    });
+    expect(r.grid[0]).toEqual([_, 'Ann', 'Bob', 'Cid', 'Dan', 'Fay', 'Eve']);
+    expect(r.grid[2]).toEqual(['West', _, _, 70, _, _, _]);
+  });
+});

@@ -12,7 +12,7 @@ import { columnLetters, formatAddress, parseAddress, type FormulaRef, type HierS
 import type { AxisNode, CellPlan, SheetPlan } from './plan.js';
 import { posKey } from './plan.js';
 import { Decorator } from './decorate.js';
-import { chainInst, commonScope, inChain, instancesUnder, layout, rootInst, rowSet, splitRows, type Inst } from './tree.js';
+import { chainInst, commonScope, inChain, instancesUnder, layout, realize, rootInst, rowSet, splitRows, type Inst } from './tree.js';
 import { aggregate, cellValue, finalValue, groupKey, joinValues } from './values.js';
 
 export interface SheetRun {
@@ -67,8 +67,11 @@ class FullExpansion {
   }
 
   expand(repeatRows: string | undefined): ExpandedSheet {
-    this.build(this.vRoot, 'v');
-    this.build(this.hRoot, 'h');
+    const packed: { parent: Inst; node: AxisNode }[] = [];
+    this.build(this.vRoot, 'v', packed);
+    this.build(this.hRoot, 'h', packed);
+    // packed nodes once the instances of their contexts (on the other axis) exist
+    for (const p of packed) this.buildPacked(p.parent, p.node);
     layout(this.vRoot, 0);
     layout(this.hRoot, 0);
 
@@ -83,10 +86,13 @@ class FullExpansion {
         const rLast = c.row + c.rowSpan - 1 - c.vAnchor.start;
         const r1 = c.rowSpan > 1 || c.vAnchor.cell ? vi.lineEnd[rLast]! : vi.lineStart[rLast]!;
         for (const hi of hs) {
+          // a packed line with no value in this context stays blank
+          const at = vi.pack || hi.pack ? realize(vi, hi) : undefined;
+          if ((vi.pack || hi.pack) && !at) continue;
           const c0 = hi.lineStart[c.col - c.hAnchor.start]!;
           const cLast = c.col + c.colSpan - 1 - c.hAnchor.start;
           const c1 = c.colSpan > 1 || c.hAnchor.cell ? hi.lineEnd[cLast]! : hi.lineStart[cLast]!;
-          const cell = this.resolveCell(c, vi, hi, c0, r1 - r0 + 1, c1 - c0 + 1);
+          const cell = this.resolveCell(c, at ? at[0] : vi, at ? at[1] : hi, c0, r1 - r0 + 1, c1 - c0 + 1);
           let list = byRow.get(r0);
           if (!list) byRow.set(r0, (list = []));
           list.push(cell);
@@ -133,8 +139,12 @@ class FullExpansion {
 
   // ------------------------------------------------------------ instance trees
 
-  private build(inst: Inst, axis: 'v' | 'h'): void {
+  private build(inst: Inst, axis: 'v' | 'h', packed: { parent: Inst; node: AxisNode }[]): void {
     for (const child of inst.node.children) {
+      if (child.pack) {
+        packed.push({ parent: inst, node: child });
+        continue;
+      }
       const cell = child.cell!;
       const rows = axis === 'v' ? this.rowsFor(cell, inst, this.hRoot) : this.rowsFor(cell, this.vRoot, inst);
       const parts = splitRows(cell, rows);
@@ -155,9 +165,86 @@ class FullExpansion {
       if (!all) this.instancesOf.set(child, (all = []));
       for (const i of list) {
         all.push(i);
-        this.build(i, axis);
+        this.build(i, axis, packed);
       }
     }
+  }
+
+  /**
+   * A packed node under one laid-out parent instance: its instances (and their descendants') are built
+   * in each instance of its context on the other axis, then merged by position into the instances
+   * that are laid out (as many as the context with the most).
+   */
+  private buildPacked(parent: Inst, node: AxisNode): void {
+    const ctxNode = node.pack!;
+    const slots: Inst[] = [];
+    parent.children.set(node, slots);
+    for (const ctx of this.instancesOf.get(ctxNode) ?? []) {
+      const real = this.buildInContext(node, parent, ctx);
+      this.mergeSlots(slots, real, ctx, ctxNode, parent, node);
+    }
+    const register = (list: Inst[]) => {
+      for (const s of list) {
+        let all = this.instancesOf.get(s.node);
+        if (!all) this.instancesOf.set(s.node, (all = []));
+        all.push(s);
+        for (const kids of s.children.values()) register(kids);
+      }
+    };
+    register(slots);
+  }
+
+  /** The instances of `node` under `parent` in one context instance on the other axis. */
+  private buildInContext(node: AxisNode, parent: Inst, ctx: Inst): Inst[] {
+    const cell = node.cell!;
+    const rows = node.axis === 'h' ? this.rowsFor(cell, ctx, parent) : this.rowsFor(cell, parent, ctx);
+    const list: Inst[] = splitRows(cell, rows).map((p, k) => ({
+      node,
+      value: p.value,
+      rows: p.rows,
+      parent,
+      index: k + 1,
+      children: node.children.length > 0 ? new Map() : NO_CHILDREN,
+      lineStart: [],
+      lineEnd: [],
+      start: 0,
+      size: 0,
+    }));
+    for (const i of list) {
+      i.siblings = list;
+      for (const child of node.children) i.children.set(child, this.buildInContext(child, i, ctx));
+    }
+    return list;
+  }
+
+  private mergeSlots(slots: Inst[], real: readonly Inst[], ctx: Inst, ctxNode: AxisNode, parent: Inst, node: AxisNode): void {
+    real.forEach((r, k) => {
+      let s = slots[k];
+      if (!s) {
+        s = {
+          node,
+          value: null,
+          rows: [],
+          parent,
+          index: k + 1,
+          children: node.children.length > 0 ? new Map() : NO_CHILDREN,
+          lineStart: [],
+          lineEnd: [],
+          start: 0,
+          size: 0,
+          pack: { ctx: ctxNode, real: new Map() },
+        };
+        slots.push(s);
+      }
+      const rows = s.rows as Row[];
+      for (const row of r.rows ?? []) rows.push(row);
+      s.pack!.real.set(ctx, r);
+      for (const child of node.children) {
+        let list = s.children.get(child);
+        if (!list) s.children.set(child, (list = []));
+        this.mergeSlots(list, r.children.get(child) ?? [], ctx, ctxNode, s, child);
+      }
+    });
   }
 
   /** The rows of a cell's dataset in a context: filtered by same-dataset ancestors on both axes and by its `filter`. */
@@ -307,7 +394,9 @@ class FullExpansion {
     const addr = formatAddress(step.at);
     if (!node) throw new FormulaRefError(`${addr} does not expand ${axis === 'v' ? 'down' : 'right'}`);
     const cur = inChain(scope, node);
-    const siblings = cur ? (cur.parent ? (cur.parent.children.get(node) ?? [cur]) : [cur]) : instancesUnder(commonScope(scope, node), node);
+    const siblings = cur
+      ? (cur.siblings ?? (cur.parent ? (cur.parent.children.get(node) ?? [cur]) : [cur]))
+      : instancesUnder(commonScope(scope, node), node);
     switch (step.kind) {
       case 'relative': {
         if (!cur) throw new FormulaRefError(`${addr}:${step.offset}: ${addr} is not a parent of this cell`);
@@ -320,7 +409,7 @@ class FullExpansion {
         return [t];
       }
       case 'all':
-        return siblings;
+        return [...siblings];
     }
   }
 
@@ -329,7 +418,15 @@ class FullExpansion {
     const vs = this.scopeInstances(y.vAnchor, vScope);
     const hs = this.scopeInstances(y.hAnchor, hScope);
     const out: CellValue[] = [];
-    for (const v of vs) for (const h of hs) out.push(this.value(y, v, h));
+    for (const v of vs) {
+      for (const h of hs) {
+        if (v.pack || h.pack) {
+          // packed instances: the values in this context (none where it has fewer)
+          const at = realize(v, h);
+          if (at) out.push(this.value(y, at[0], at[1]));
+        } else out.push(this.value(y, v, h));
+      }
+    }
     return out;
   }
 

@@ -25,6 +25,14 @@ export interface AxisNode {
   end: number;
   /** Lines grouped into segments: children whose ranges overlap share one. */
   segments: Segment[];
+  /**
+   * Set on a packed node: an expanding cell nested under a parent expanding the other way (right under
+   * a left parent that expands down, or down under a top parent that expands right). It is the node of
+   * that parent on the other axis: each of its instances gets its own values, packed from the cell's
+   * line on, and the lines are shared by position (as many as the instance with the most values).
+   * The node's descendants on this axis are packed with it.
+   */
+  pack?: AxisNode;
 }
 
 export interface Segment {
@@ -376,8 +384,42 @@ export function planSheet(
   };
   segment(vRoot);
   segment(hRoot);
+  markPacked(hRoot, vRoot);
 
   return { sheet, cells, byPos, vRoot, hRoot, maxRow, maxCol, datasets };
+}
+
+/**
+ * Marks packed nodes (see AxisNode.pack): first right-expanding cells whose left parents expand down,
+ * then down-expanding cells whose top parents expand right, unless that top parent is itself packed
+ * or the node holds the context of a packed column (packing both ways at once is not supported: such
+ * cells share their lines, as in a cross-tab).
+ */
+function markPacked(hRoot: AxisNode, vRoot: AxisNode): void {
+  const hPacked = new Set<AxisNode>();
+  const hContexts = new Set<AxisNode>();
+  const markH = (n: AxisNode, inPack: boolean) => {
+    for (const ch of n.children) {
+      const ctx = ch.cell!.vAnchor;
+      if (!inPack && ctx.cell) {
+        ch.pack = ctx;
+        hContexts.add(ctx);
+      }
+      const packed = inPack || ch.pack !== undefined;
+      if (packed) hPacked.add(ch);
+      markH(ch, packed);
+    }
+  };
+  markH(hRoot, false);
+  const holdsContext = (n: AxisNode): boolean => hContexts.has(n) || n.children.some(holdsContext);
+  const markV = (n: AxisNode) => {
+    for (const ch of n.children) {
+      const ctx = ch.cell!.hAnchor;
+      if (ctx.cell && !hPacked.has(ctx) && !holdsContext(ch)) ch.pack = ctx;
+      else markV(ch);
+    }
+  };
+  markV(vRoot);
 }
 
 function lineOf(address: string | undefined, which: 'row' | 'col'): number {

@@ -23,6 +23,14 @@ export interface Inst {
   start: number;
   size: number;
   rowSet?: Set<Row>;
+  /**
+   * Set on the instances of a packed node (plan.ts AxisNode.pack) that are laid out: the k-th
+   * instance stands for the k-th value of every context instance (`real`, by the instance of the
+   * context node), and holds the union of their rows.
+   */
+  pack?: { readonly ctx: AxisNode; readonly real: Map<Inst, Inst> };
+  /** Instances of a packed node in one context: their siblings (their parent holds the laid-out ones). */
+  siblings?: readonly Inst[];
 }
 
 export function rootInst(node: AxisNode): Inst {
@@ -116,6 +124,33 @@ export function layout(inst: Inst, at: number): void {
   inst.lineEnd = lineEnd;
   inst.start = at;
   inst.size = p - at;
+}
+
+/**
+ * The instances that hold the values where a row instance and a column instance meet: a laid-out
+ * packed instance on one axis stands for the instance of the same position in the context of the
+ * other; undefined when that context has fewer values (the crossing is blank).
+ */
+export function realize(v: Inst, h: Inst): [Inst, Inst] | undefined {
+  let rv = v;
+  let rh = h;
+  if (h.pack) {
+    const ctx = inChain(v, h.pack.ctx);
+    if (ctx) {
+      const r = h.pack.real.get(ctx);
+      if (!r) return undefined;
+      rh = r;
+    }
+  }
+  if (v.pack) {
+    const ctx = inChain(rh, v.pack.ctx);
+    if (ctx) {
+      const r = v.pack.real.get(ctx);
+      if (!r) return undefined;
+      rv = r;
+    }
+  }
+  return [rv, rh];
 }
 
 /** Every instance of `node` in the subtree of `scope` (scope's node must be an ancestor of node, or node itself). */
