@@ -13,6 +13,7 @@ import { TraceReportError } from '../datasources/errors.js';
 import { linkHref } from '../renderer/link-href.js';
 import type { ResolvedReport, ResolvedRow } from '../renderer/resolved.js';
 import { EXCEL_MAX_LINKS, EXCEL_MAX_ROWS, writeXlsx, type XlsxOptions } from '../renderer/xlsx/write-xlsx.js';
+import { cellXml, colLetter, escapeXml } from '../renderer/xlsx/row-xml.js';
 import { toXlsxStyle, XlsxStyleCache } from '../renderer/xlsx/styles.js';
 import { StyleTable } from '../renderer/style-table.js';
 import { reportOf, rowsOf, type ReportSpec } from './support/resolved.js';
@@ -119,6 +120,39 @@ describe('values', () => {
     const { wb } = await roundTrip(report);
     expect((sheet1(wb).getRow(1).getCell(1).value as string).length).toBe(32_767);
     expect(report.meta.warnings.map((w) => w.code)).toEqual(['XLSX_TEXT_TRUNCATED']);
+  });
+});
+
+describe('row XML', () => {
+  test.each([
+    [0, 'A'],
+    [25, 'Z'],
+    [26, 'AA'],
+    [701, 'ZZ'],
+    [702, 'AAA'],
+    [16_383, 'XFD'],
+  ])('column %i is %s', (col, letters) => expect(colLetter(col)).toBe(letters));
+
+  test.each([
+    ['plain', 'plain'],
+    ['a<b>&c', 'a&lt;b&gt;&amp;c'],
+    ['"quoted"', '"quoted"'],
+    ['cr\r\nlf', 'cr&#13;\nlf'],
+    ['x\u0001\u001Fy', 'xy'],
+    ['😀', '😀'],
+    ['\uDC00lone\uD800', 'lone'],
+    ['\uFFFE\uFFFF', ''],
+  ])('%j as XML text is %j', (text, xml) => expect(escapeXml(text)).toBe(xml));
+
+  test('cells by value type', () => {
+    expect(cellXml('A1', 0, null)).toBe('');
+    expect(cellXml('A1', 3, null)).toBe('<c r="A1" s="3"/>');
+    expect(cellXml('B2', 0, 1.5)).toBe('<c r="B2"><v>1.5</v></c>');
+    expect(cellXml('B2', 0, Number.POSITIVE_INFINITY)).toBe('<c r="B2" t="e"><v>#NUM!</v></c>');
+    expect(cellXml('C3', 2, ' x')).toBe('<c r="C3" s="2" t="inlineStr"><is><t xml:space="preserve"> x</t></is></c>');
+    expect(cellXml('D4', 0, false)).toBe('<c r="D4" t="b"><v>0</v></c>');
+    expect(cellXml('E5', 1, new Date(Date.UTC(2024, 0, 1, 12)))).toBe('<c r="E5" s="1"><v>45292.5</v></c>');
+    expect(cellXml('F6', 0, { error: '#N/A' })).toBe('<c r="F6" t="e"><v>#N/A</v></c>');
   });
 });
 
