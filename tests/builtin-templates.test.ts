@@ -20,6 +20,7 @@ import { renderChartPng, renderChartSvg } from '../renderer/charts/render.js';
 import { demoPlant, type DemoIncident } from '../trace/demo/index.js';
 import { loadDemoPlant } from '../trace/demo/load.js';
 import { openTraceStore } from '../trace/store.js';
+import { dialectTargets, type DialectTarget, type TestDatabase } from './support/databases.js';
 
 const TEMPLATES = path.resolve(__dirname, '..', 'templates');
 const NAMES = fs.readdirSync(TEMPLATES).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
@@ -143,7 +144,30 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Parameters that show the planted incident, per template. */
+function incidentParams(name: string): Record<string, unknown> {
+  switch (name) {
+    case 'batch-trace':
+      return { lot: incident.sampleFinishedLot };
+    case 'recall':
+    case 'material-flow':
+      return { lot: incident.supplierLot };
+    case 'process-parameters':
+      return { parameter: incident.parameter, from: new Date('2025-01-15T00:00:00Z'), to: new Date('2025-01-25T00:00:00Z') };
+    case 'spc':
+      return { equipment: incident.equipment[0], parameter: incident.parameter, n: 5, route: 'RT-CMP-PP' };
+    case 'inspection-summary':
+      return { material: incident.material };
+    default:
+      throw new Error(`no incident parameters for ${name}`);
+  }
+}
+
 describe('built-in templates', () => {
+  it('are the six trace reports', () => {
+    expect(NAMES).toEqual(['batch-trace', 'inspection-summary', 'material-flow', 'process-parameters', 'recall', 'spc']);
+  });
+
   it.each(NAMES)('%s validates as format 1 with parameters and trace datasets', (name) => {
     const t = load(name);
     expect(t.format).toBe(1);
@@ -446,5 +470,57 @@ describe('material-flow', () => {
     const flows = records((await render(db, grid('material-flow'), { lot }))[0]!, 4).filter((r) => typeof r.From === 'string');
     expect(flows).toContainEqual(expect.objectContaining({ From: incident.supplierLot, 'From kind': 'raw' }));
     expect(flows.filter((r) => r['To kind'] === 'customer').map((r) => r.From)).toEqual([lot]);
+  });
+});
+
+/** The same reports on PostgreSQL and MariaDB: the SQL is portable and gives the same grids as SQLite. */
+const targets: DialectTarget[] = (await dialectTargets()).filter((t) => t.dialect === 'postgres' || t.dialect === 'mysql');
+
+/**
+ * Same rows with the same values and fills. Row order is compared as a multiset: text sorts by the
+ * database's collation (SQLite binary; MariaDB and PostgreSQL per their settings), so rows ordered by
+ * names such as `mix_temp` / `mixer_speed` may come in another order.
+ */
+function sameGrid(a: Sheet, b: Sheet, where: string): void {
+  expect(b.grid.length, `${where}: rows`).toBe(a.grid.length);
+  const lines = (s: Sheet) => {
+    let group: unknown = null;
+    return s.grid
+      .map((line, r) => {
+        // a group value merged over its rows belongs to each of them
+        if (line[0] !== null && line[0] !== undefined) group = line[0];
+        const filled = Array.from(line, (v, c) => (c === 0 && (v === null || v === undefined) && line.some((x) => x !== null && x !== undefined) ? group : v));
+        return JSON.stringify(
+          filled.map((v, c) => [v instanceof Date ? v.toISOString() : typeof v === 'number' ? Number(v.toPrecision(9)) : (v ?? null), s.styles.get(key(r, c))?.fill ?? null]),
+        );
+      })
+      .sort();
+  };
+  expect(lines(b), where).toEqual(lines(a));
+}
+
+describe.each(targets)('built-in templates on $label', (target) => {
+  let server: TestDatabase | undefined;
+  let store: DataSource | undefined;
+
+  beforeAll(async () => {
+    if (target.unavailable) return;
+    server = await target.create();
+    store = await openTraceStore(server.url);
+    await loadDemoPlant(store, demoPlant({}));
+  }, 300_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await server?.drop();
+  });
+
+  it.skipIf(target.unavailable !== '').each(NAMES)('%s renders the incident as on SQLite', async (name) => {
+    const params = incidentParams(name);
+    const expected = await render(db, grid(name), params);
+    const actual = await render(store!, grid(name), params);
+    expect(actual.map((s) => s.name)).toEqual(expected.map((s) => s.name));
+    expected.forEach((s, i) => sameGrid(s, actual[i]!, `${name} ${s.name}`));
+    expect(expected.some((s) => s.grid.length > 5)).toBe(true);
   });
 });
