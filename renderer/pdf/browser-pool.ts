@@ -64,9 +64,18 @@ export class BrowserPool {
     return this.current?.alive ? this.current.browser.process()?.pid : undefined;
   }
 
-  /** Launches the browser now instead of on the first render. */
+  /**
+   * Launches the browser now instead of on the first render, and prints a line of Chinese text once
+   * so the page, the CJK fonts and the print path are loaded before the first real render.
+   */
   async warm(): Promise<void> {
-    await this.generation();
+    await this.withPage(
+      async (page) => {
+        await page.setContent(`<p style="font-family:'Noto Sans CJK SC',sans-serif">报表 Report 123</p>`);
+        await page.pdf({ tagged: false, waitForFonts: false });
+      },
+      { what: 'warming the browser' },
+    );
   }
 
   /**
