@@ -8,6 +8,7 @@ import type { CellValue, ExcelError, ExcelErrorCode } from '../resolved.js';
 import { isExcelError } from '../resolved.js';
 import { toExcelSerial } from '../format/number-format.js';
 import { formulaErrorFor, missingFunctions } from './functions.js';
+import { compileProgram, runProgram, type ParserInternals, type Program } from './program.js';
 import {
   FormulaSyntaxError,
   HOOK_INDEX,
@@ -42,6 +43,8 @@ export interface CompiledFormula {
   readonly refs: readonly FormulaRef[];
   /** Why the formula cannot be evaluated at all. */
   readonly invalid?: string;
+  /** The text parsed once (program.ts); absent when it uses grammar left to the library's own parse. */
+  readonly program?: Program;
 }
 
 export interface FormulaResult {
@@ -54,7 +57,8 @@ export interface FormulaResult {
 export function compileFormula(source: string, isParam: (name: string) => boolean): CompiledFormula {
   try {
     const { text, refs } = rewriteFormula(source, isParam);
-    return { source, text, refs };
+    const program = compileProgram(text);
+    return program ? { source, text, refs, program } : { source, text, refs };
   } catch (e) {
     if (e instanceof FormulaSyntaxError) return { source, refs: [], invalid: e.message };
     throw e;
@@ -165,6 +169,23 @@ export function evaluateFormula(formula: CompiledFormula, position: { row: numbe
   const p = theParser();
   const saved = current;
   const resolved: (readonly CellValue[] | undefined)[] = [];
+  if (formula.program) {
+    try {
+      for (const i of formula.program.refOrder) resolved[i] = host.values(formula.refs[i]!);
+    } catch (e) {
+      if (!(e instanceof FormulaRefError)) throw e;
+      return { value: excelError('#REF!'), problem: `${formula.source}: ${e.message}` };
+    }
+    current = { formula, host, resolved };
+    try {
+      const r = runProgram(formula.program, p as unknown as ParserInternals, position, { count: (k) => resolved[k]?.length ?? 0 });
+      return fromResult(r, formula);
+    } catch (e) {
+      return fromThrown(e, formula);
+    } finally {
+      current = saved;
+    }
+  }
   // references become virtual cells (one value or blank) or ranges (several), so blanks and ranges
   // behave as in Excel
   let text = formula.text;

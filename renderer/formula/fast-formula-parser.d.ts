@@ -39,3 +39,9 @@ declare module 'fast-formula-parser' {
     parse(formula: string, position: FormulaPosition, allowReturnArray?: boolean): unknown;
   }
 }
+
+/** The library's lexer (chevrotain), read by program.ts to parse a formula once. */
+declare module 'fast-formula-parser/grammar/lexing.js' {
+  const lexing: { lex(text: string): unknown };
+  export default lexing;
+}
