@@ -101,6 +101,32 @@ describe('formulas in context and hierarchical coordinates', () => {
     },
   );
 
+  it('a missing instance (before the first) is a blank cell, with Excel blank-cell semantics around it', async () => {
+    // Excel reads a blank cell as 0 in arithmetic and comparisons with numbers, as "" in text, and
+    // skips it in SUM/COUNT; only a formula that is nothing but the reference shows blank (DESIGN §4)
+    const r = await runCase({
+      rows: { ds: months },
+      cells: {
+        A1: { field: 'ds.month' },
+        B1: { field: 'ds.qty', display: 'summary', aggregate: 'sum' },
+        C1: { formula: '=B1[A1:-1]' },
+        D1: { formula: '=B1-B1[A1:-1]' },
+        E1: { formula: '=B1[A1:-1]*2' },
+        F1: { formula: '=B1[A1:-1]&"|"' },
+        G1: { formula: '=ISBLANK(B1[A1:-1])' },
+        H1: { formula: '=B1[A1:-1]=0' },
+        I1: { formula: '=COUNT(B1[A1:-1])+SUM(B1[A1:-1])' },
+        J1: { formula: '=IF(ISBLANK(B1[A1:-1]),"first",ROUND(B1/B1[A1:-1]-1,4))' },
+      },
+    });
+    expect(r.grid).toEqual([
+      ['Jan', 10, _, 10, 0, '|', true, true, 0, 'first'],
+      ['Feb', 15, 10, 5, 20, '10|', false, false, 11, 0.5],
+      ['Mar', 12, 15, -3, 30, '15|', false, false, 16, -0.2],
+    ]);
+    expect(r.report.meta.warnings).toEqual([]);
+  });
+
   it('a formula error is an error value and a warning; the rest renders', async () => {
     const r = await runCase({
       rows: {},
