@@ -226,14 +226,19 @@ describe('layout', () => {
         { name: 'Sales', rows: rowsOf([['s']]) },
         { name: 'Q1/Q2: [draft]?', rows: rowsOf([['q']]) },
         { name: 'sales', rows: rowsOf([['dup']]) },
+        { name: "Bob's lots", repeatRows: { first: 0, last: 0 }, rows: rowsOf([['b']]) },
+        { name: 'History', rows: rowsOf([['h']]) },
       ],
     });
-    expect(wb.worksheets.map((w) => w.name)).toEqual(['Sales', 'Q1_Q2_ _draft__', 'sales (2)']);
-    expect(wb.worksheets.map((w) => w.getCell('A1').value)).toEqual(['s', 'q', 'dup']);
+    expect(wb.worksheets.map((w) => w.name)).toEqual(['Sales', 'Q1_Q2_ _draft__', 'sales (2)', 'Bob’s lots', 'History_']);
+    expect(wb.worksheets.map((w) => w.getCell('A1').value)).toEqual(['s', 'q', 'dup', 'b', 'h']);
+    expect(wb.worksheets[3]!.pageSetup.printTitlesRow).toBe('1:1');
     expect(summary.sheets).toEqual([
       { name: 'Sales', rows: 1 },
       { name: 'Q1_Q2_ _draft__', rows: 1 },
       { name: 'sales (2)', rows: 1 },
+      { name: 'Bob’s lots', rows: 1 },
+      { name: 'History_', rows: 1 },
     ]);
   });
 });
