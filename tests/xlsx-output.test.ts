@@ -201,8 +201,8 @@ describe('layout', () => {
       sheets: [
         {
           name: 'L',
-          columns: [{ width: 14 }, {}, { width: 30, hidden: true }],
-          rows: [{ row: 0, height: 22, cells: [{ col: 0, value: 'a' }, { col: 2, value: 'c' }] }, { row: 1, cells: [{ col: 0, value: 'b' }] }],
+          columns: [{ width: 14 }, {}, { width: 30, hidden: true }, { width: 400 }],
+          rows: [{ row: 0, height: 22, cells: [{ col: 0, value: 'a' }, { col: 2, value: 'c' }] }, { row: 1, cells: [{ col: 0, value: 'b' }] }, { row: 2, height: 600, cells: [] }],
         },
       ],
     });
@@ -213,6 +213,9 @@ describe('layout', () => {
     expect(ws.getColumn(2).hidden).toBe(false);
     expect(ws.getRow(1).height).toBe(22);
     expect(ws.getRow(2).height).toBeUndefined();
+    // clamped to Excel's largest
+    expect(ws.getColumn(4).width).toBe(255);
+    expect(ws.getRow(3).height).toBe(409);
   });
 
   test('frozen rows and columns', async () => {

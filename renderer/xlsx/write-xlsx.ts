@@ -31,6 +31,9 @@ export const EXCEL_MAX_ROWS = 1_048_576;
 export const EXCEL_MAX_COLS = 16_384;
 /** Characters Excel keeps in one cell. */
 export const EXCEL_MAX_TEXT = 32_767;
+/** Widest column Excel takes (characters) and tallest row (points); larger values are clamped. */
+export const EXCEL_MAX_COL_WIDTH = 255;
+export const EXCEL_MAX_ROW_HEIGHT = 409;
 /** Hyperlinks Excel keeps in one worksheet (more and it repairs the file, dropping them). */
 export const EXCEL_MAX_LINKS = 65_530;
 
@@ -175,7 +178,7 @@ class XlsxReportWriter {
     sheet.columns.forEach((c, i) => {
       if (c.width === undefined && !c.hidden) return;
       const col = ws.getColumn(i + 1);
-      if (c.width !== undefined) col.width = c.width;
+      if (c.width !== undefined) col.width = Math.min(c.width, EXCEL_MAX_COL_WIDTH);
       if (c.hidden) col.hidden = true;
     });
     startSheetData(ws);
@@ -242,7 +245,7 @@ class XlsxReportWriter {
       for (const p of pieces) xml += p[1];
       pieces = undefined;
     }
-    if (xml || row.height !== undefined) part.write(`${rowOpenXml(r, row.height)}${xml}</row>`, at);
+    if (xml || row.height !== undefined) part.write(`${rowOpenXml(r, row.height === undefined ? undefined : Math.min(row.height, EXCEL_MAX_ROW_HEIGHT))}${xml}</row>`, at);
     else part.skip(at);
     if (row.row >= part.start) part.rows++;
   }
