@@ -7,6 +7,7 @@
  * DataSource, parameters bound by the driver) → expandGrid → the resolved sheets read back as grids;
  * charts are drawn with renderChartSvg.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,8 @@ import { renderChartPng, renderChartSvg } from '../renderer/charts/render.js';
 import { demoPlant, type DemoIncident } from '../trace/demo/index.js';
 import { loadDemoPlant } from '../trace/demo/load.js';
 import { openTraceStore } from '../trace/store.js';
+import ExcelJS from 'exceljs';
+import { requireBuild, runCliAsync } from './support/cli.js';
 import { dialectTargets, type DialectTarget, type TestDatabase } from './support/databases.js';
 
 const TEMPLATES = path.resolve(__dirname, '..', 'templates');
@@ -471,6 +474,76 @@ describe('material-flow', () => {
     expect(flows).toContainEqual(expect.objectContaining({ From: incident.supplierLot, 'From kind': 'raw' }));
     expect(flows.filter((r) => r['To kind'] === 'customer').map((r) => r.From)).toEqual([lot]);
   });
+});
+
+/** End to end: `tracereport render <built-in name>` over the demo plant file, outputs read back. */
+describe('tracereport render with the built-in templates', () => {
+  function cliParams(name: string): string[] {
+    return Object.entries(incidentParams(name)).flatMap(([k, v]) => ['--param', `${k}=${v instanceof Date ? v.toISOString() : String(v)}`]);
+  }
+  async function renderCli(name: string, format: string): Promise<string> {
+    const out = path.join(dir, `${name}.${format}`);
+    const r = await runCliAsync(['render', name, ...cliParams(name), '--db', path.join(dir, 'plant.sqlite'), '--format', format, '-o', out]);
+    expect(r.status, `${name} ${format}: ${r.stderr}`).toBe(0);
+    return out;
+  }
+  const fillOf = (c: ExcelJS.Cell) => ((c.fill as ExcelJS.FillPattern | undefined)?.fgColor?.argb ?? '').slice(-6);
+
+  it('writes the incident into XLSX, PDF, HTML and CSV', async () => {
+    requireBuild();
+    const [bt, flow, recall, spc, insp] = await Promise.all([
+      renderCli('batch-trace', 'xlsx'),
+      renderCli('material-flow', 'xlsx'),
+      renderCli('recall', 'pdf'),
+      renderCli('spc', 'html'),
+      renderCli('inspection-summary', 'csv'),
+    ]);
+
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(bt);
+    expect(wb.worksheets.map((w) => w.name)).toEqual(['Genealogy', 'Operations', 'Process parameters', 'Inspections', 'Alarms']);
+    const gen = wb.getWorksheet('Genealogy')!;
+    let supplierLotCell: ExcelJS.Cell | undefined;
+    gen.eachRow((row) =>
+      row.eachCell((c) => {
+        const v = c.value as { text?: string } | string | null;
+        if (v === incident.supplierLot || (typeof v === 'object' && v?.text === incident.supplierLot)) supplierLotCell = c;
+      }),
+    );
+    expect(supplierLotCell, 'supplier lot in the genealogy').toBeDefined();
+    expect((supplierLotCell!.value as { hyperlink?: string }).hyperlink).toContain(`/view/batch-trace?lot=${incident.supplierLot}`);
+    const pp = wb.getWorksheet('Process parameters')!;
+    const outCells: ExcelJS.Cell[] = [];
+    pp.eachRow((row) =>
+      row.eachCell((c) => {
+        if (c.value === 'OUT') outCells.push(c);
+      }),
+    );
+    expect(outCells.length).toBeGreaterThan(0);
+    for (const c of outCells) expect(fillOf(c)).toBe('FFC7CE');
+
+    const wf = new ExcelJS.Workbook();
+    await wf.xlsx.readFile(flow);
+    const flowSheet = wf.getWorksheet('Material flow')!;
+    expect(flowSheet.getImages()).toHaveLength(1);
+    const png = wf.getImage(Number(flowSheet.getImages()[0]!.imageId));
+    expect(png.extension).toBe('png');
+
+    const text = execFileSync('pdftotext', [recall, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(text).toContain(`Recall list for lot ${incident.supplierLot}`);
+    for (const l of incident.finishedLots.slice(0, 3)) expect(text).toContain(l);
+    expect(text).toMatch(/Page 1 of \d+|page 1 of \d+/);
+
+    const html = fs.readFileSync(spc, 'utf8');
+    expect(html).toContain(`SPC X̄-R chart: ${incident.parameter} on ${incident.equipment[0]}`);
+    expect((html.match(/<svg/g) ?? []).length).toBe(2);
+    expect(html).toContain('X above UCL');
+
+    // CSV holds the first sheet: pass rates by characteristic, formatted as percentages
+    const csv = fs.readFileSync(insp, 'utf8').split(/\r?\n/);
+    expect(csv[2]).toBe('Kind,Characteristic,Inspections,Passed,Failed,Pass rate');
+    expect(csv.find((l) => l.startsWith(',warpage,'))).toMatch(/^,warpage,"1,444","1,\d{3}",\d+,\d+\.\d%$/);
+  }, 180_000);
 });
 
 /** The same reports on PostgreSQL and MariaDB: the SQL is portable and gives the same grids as SQLite. */
