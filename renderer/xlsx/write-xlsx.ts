@@ -17,7 +17,7 @@ import ExcelJS from 'exceljs';
 import { TraceReportError } from '../../datasources/errors.js';
 import { defaultDateFormat } from '../format/number-format.js';
 import { linkHref } from '../link-href.js';
-import type { CellValue, ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
+import type { ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet } from '../resolved.js';
 import { addHyperlink, addMerge, startSheetData, StreamingDrawings, styleIndex, writeSheetXml, zipBacklog, type SheetImage, type WorksheetWriter } from './exceljs-stream.js';
 import { openOutput, outputError, type OutputTarget } from './output-target.js';
 import { xlsxHeaderFooter, xlsxPageSetup } from './page-setup.js';
@@ -51,7 +51,7 @@ export interface XlsxOptions {
 export interface XlsxSummary {
   /** The file written, or `<stream>`. */
   file: string;
-  /** Worksheets written, with their data rows (continuation sheets listed on their own). */
+  /** Worksheets written, with the report rows each holds (continuation sheets listed on their own, not counting their repeated header rows). */
   sheets: { name: string; rows: number }[];
   /** Pictures (charts) embedded. */
   images: number;
@@ -127,9 +127,9 @@ class XlsxReportWriter {
         if (part.outRow(row.row) + span > this.maxRows && row.row > part.start) {
           await this.closePart(part, sheet, row.row);
           part = this.openPart(sheet, part.number + 1, row.row, repeat ? headerCount : 0);
-          if (repeat) for (const h of headerRows) await this.writeRow(part, h, h.row - repeat.first, headerCount);
+          if (repeat) for (const h of headerRows) this.writeRow(part, h, h.row - repeat.first, headerCount);
         }
-        await this.writeRow(part, row, part.outRow(row.row), this.maxRows);
+        this.writeRow(part, row, part.outRow(row.row), this.maxRows);
         if (repeat && part.number === 1 && row.row >= repeat.first && row.row <= repeat.last) headerRows.push(row);
         if (++sinceYield >= ROWS_PER_YIELD) {
           sinceYield = 0;
@@ -209,7 +209,7 @@ class XlsxReportWriter {
   }
 
   /** Writes one resolved row at 0-based worksheet row `at`; merges are clipped to the first `limit` worksheet rows. */
-  private async writeRow(part: SheetPart, row: ResolvedRow, at: number, limit: number): Promise<void> {
+  private writeRow(part: SheetPart, row: ResolvedRow, at: number, limit: number): void {
     part.coverGapsBefore(at);
     const r = at + 1;
     let pieces: [number, string][] | undefined = part.coveredIn(at);
@@ -272,6 +272,7 @@ class XlsxReportWriter {
     return v.slice(0, EXCEL_MAX_TEXT);
   }
 }
+
 /** A merge's rows below its first: cells left..right of rows top+1..bottom are covered (0-based, inclusive). */
 interface Cover {
   readonly top: number;
