@@ -156,6 +156,7 @@ export function realize(v: Inst, h: Inst): [Inst, Inst] | undefined {
 /** Every instance of `node` in the subtree of `scope` (scope's node must be an ancestor of node, or node itself). */
 export function instancesUnder(scope: Inst, node: AxisNode): Inst[] {
   if (scope.node === node) return [scope];
+  if (node.parent === scope.node) return scope.children.get(node) ?? [];
   const path: AxisNode[] = [];
   for (let n: AxisNode | null = node; n && n !== scope.node; n = n.parent) path.unshift(n);
   let list: Inst[] = [scope];
@@ -178,9 +179,12 @@ export function inChain(inst: Inst, node: AxisNode): Inst | undefined {
 
 /** The deepest instance in the chain of `inst` whose node is `node` or an ancestor of it. */
 export function commonScope(inst: Inst, node: AxisNode): Inst {
-  const ancestors = new Set<AxisNode>();
-  for (let n: AxisNode | null = node; n; n = n.parent) ancestors.add(n);
   let i: Inst = inst;
-  while (!ancestors.has(i.node) && i.parent) i = i.parent;
+  while (i.parent && !isAncestor(i.node, node)) i = i.parent;
   return i;
+}
+
+function isAncestor(a: AxisNode, node: AxisNode): boolean {
+  for (let n: AxisNode | null = node; n; n = n.parent) if (n === a) return true;
+  return false;
 }
