@@ -389,6 +389,34 @@ describe('expandGrid: mixed-direction nesting packs values per parent instance',
     ]);
   });
 
+  it('packed under a cross-tab header: persons packed per region within each year column', async () => {
+    const rows = [
+      { y: 2023, region: 'East', person: 'Ann', qty: 100 },
+      { y: 2023, region: 'East', person: 'Bob', qty: 30 },
+      { y: 2024, region: 'West', person: 'Cid', qty: 70 },
+      { y: 2024, region: 'East', person: 'Ann', qty: 50 },
+      { y: 2024, region: 'East', person: 'Eve', qty: 1 },
+    ];
+    const r = await runCase({
+      rows: { ds: rows },
+      merges: ['A2:A3'],
+      cells: {
+        B1: { field: 'ds.y', expand: 'right' },
+        A2: { field: 'ds.region' },
+        B2: { field: 'ds.person', expand: 'right', topParent: 'B1' },
+        B3: { field: 'ds.qty', display: 'summary', aggregate: 'sum' },
+      },
+    });
+    expect(r.grid).toEqual([
+      [_, 2023, _, 2024, _],
+      ['East', 'Ann', 'Bob', 'Ann', 'Eve'],
+      [_, 100, 30, 50, 1],
+      ['West', _, _, 'Cid', _],
+      [_, _, _, 70, _],
+    ]);
+    expect(r.merges.sort()).toEqual(['A2:A3', 'A4:A5', 'B1:C1', 'D1:E1']);
+  });
+
   it('a cross-tab (right header with no left parent) is not packed: crossings share columns', async () => {
     const r = await runCase({
       rows: { ds: uneven },
