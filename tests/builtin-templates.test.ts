@@ -34,6 +34,8 @@ interface Sheet {
   styles: Map<string, CellStyle>;
   links: Map<string, ResolvedLink>;
   charts: ResolvedChart[];
+  /** Merged cells: top-left row/col and the rows/columns they cover. */
+  merges: { row: number; col: number; rows: number; cols: number }[];
 }
 
 function load(name: string): Template {
@@ -66,7 +68,7 @@ async function render(db: DataSource, template: GridTemplate, params: Record<str
   });
   const out: Sheet[] = [];
   for await (const sheet of report.sheets) {
-    const s: Sheet = { name: sheet.name, grid: [], styles: new Map(), links: new Map(), charts: sheet.floats.map((f) => f.chart) };
+    const s: Sheet = { name: sheet.name, grid: [], styles: new Map(), links: new Map(), charts: sheet.floats.map((f) => f.chart), merges: [] };
     for await (const band of sheet.bands) {
       for (const r of band.rows) {
         while (s.grid.length <= r.row) s.grid.push([]);
@@ -75,6 +77,7 @@ async function render(db: DataSource, template: GridTemplate, params: Record<str
           if (c.style !== undefined) s.styles.set(key(r.row, c.col), report.styles.get(c.style));
           if (c.link) s.links.set(key(r.row, c.col), c.link);
           if (c.chart) s.charts.push(c.chart);
+          if ((c.rowSpan ?? 1) > 1 || (c.colSpan ?? 1) > 1) s.merges.push({ row: r.row, col: c.col, rows: c.rowSpan ?? 1, cols: c.colSpan ?? 1 });
         }
       }
     }
@@ -285,10 +288,12 @@ describe('process-parameters', () => {
     expect(s.grid[1]![0]).toContain(`Trend of ${incident.parameter}`);
     expect(s.grid[1]![0]).not.toContain('Route');
     const rows = records(s).filter((r) => typeof r.Route === 'string');
-    expect(rows.length).toBeGreaterThan(1);
-    for (const r of rows) expect(r.Parameter).toBe(incident.parameter);
+    // every parameter with a spec, per step and route
+    const specs = await db.query<{ n: number }>('select count(*) as n from parameter_spec');
+    expect(rows).toHaveLength(Number(specs[0]!.n));
+    expect(new Set(rows.map((r) => r.Parameter)).size).toBeGreaterThan(5);
     // the incident's resin compound route ran above its USL
-    const i = rows.findIndex((r) => r.Route === 'RT-CMP-PP' && Number(r['Out of spec']) > 0);
+    const i = rows.findIndex((r) => r.Route === 'RT-CMP-PP' && r.Parameter === incident.parameter && Number(r['Out of spec']) > 0);
     expect(i).toBeGreaterThanOrEqual(0);
     const r = rows[i]!;
     expect(Number(r.Max)).toBeGreaterThan(Number(r.USL));
@@ -303,8 +308,9 @@ describe('process-parameters', () => {
     // the trend: every sample of the parameter, the out-of-spec ones as red points, the limits as mark lines
     expect(s.charts).toHaveLength(1);
     const option = s.charts[0]!.option as { dataset: { source: { out_value: number | null }[] }; series: { markLine?: { data: { yAxis: unknown }[] } }[] };
-    expect(option.dataset.source).toHaveLength(rows.reduce((a, x) => a + Number(x.Samples), 0));
-    expect(option.dataset.source.filter((p) => p.out_value !== null)).toHaveLength(Number(outTotal));
+    const mine = rows.filter((x) => x.Parameter === incident.parameter);
+    expect(option.dataset.source).toHaveLength(mine.reduce((a, x) => a + Number(x.Samples), 0));
+    expect(option.dataset.source.filter((p) => p.out_value !== null)).toHaveLength(mine.reduce((a, x) => a + Number(x['Out of spec']), 0));
     const svg = renderChartSvg(s.charts[0]!);
     expect(svg).toContain(`${incident.parameter} trend`);
 
@@ -556,20 +562,33 @@ const targets: DialectTarget[] = (await dialectTargets()).filter((t) => t.dialec
  */
 function sameGrid(a: Sheet, b: Sheet, where: string): void {
   expect(b.grid.length, `${where}: rows`).toBe(a.grid.length);
-  const lines = (s: Sheet) => {
-    let group: unknown = null;
-    return s.grid
+  type Cell = [CellValue, string | null];
+  const lines = (s: Sheet): { sortKey: string; cells: Cell[] }[] => {
+    // a merged value (a group over its rows) belongs to every row it covers
+    const grid = s.grid.map((line) => Array.from(line, (v) => v ?? null));
+    for (const m of s.merges) {
+      for (let r = m.row + 1; r < m.row + m.rows; r++) (grid[r] ??= [])[m.col] = s.grid[m.row]![m.col] ?? null;
+    }
+    return grid
       .map((line, r) => {
-        // a group value merged over its rows belongs to each of them
-        if (line[0] !== null && line[0] !== undefined) group = line[0];
-        const filled = Array.from(line, (v, c) => (c === 0 && (v === null || v === undefined) && line.some((x) => x !== null && x !== undefined) ? group : v));
-        return JSON.stringify(
-          filled.map((v, c) => [v instanceof Date ? v.toISOString() : typeof v === 'number' ? Number(v.toPrecision(9)) : (v ?? null), s.styles.get(key(r, c))?.fill ?? null]),
-        );
+        const cells = Array.from(line, (v, c): Cell => [v instanceof Date ? v.toISOString() : (v ?? null), s.styles.get(key(r, c))?.fill ?? null]);
+        return { sortKey: JSON.stringify(cells.map(([v, f]) => [typeof v === 'number' ? Number(v.toPrecision(4)) : v, f])), cells };
       })
-      .sort();
+      .sort((x, y) => (x.sortKey < y.sortKey ? -1 : x.sortKey > y.sortKey ? 1 : 0));
   };
-  expect(lines(b), where).toEqual(lines(a));
+  const x = lines(a);
+  const y = lines(b);
+  x.forEach((line, i) => {
+    const other = y[i]!;
+    expect(other.cells.length, `${where}: ${line.sortKey}`).toBe(line.cells.length);
+    line.cells.forEach(([v, fill], c) => {
+      const [w, otherFill] = other.cells[c]!;
+      const at = `${where}: ${line.sortKey} column ${c}`;
+      if (typeof v === 'number' && typeof w === 'number') expect(Math.abs(w - v), at).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
+      else expect(w, at).toEqual(v);
+      expect(otherFill, `${at} fill`).toBe(fill);
+    });
+  });
 }
 
 describe.each(targets)('built-in templates on $label', (target) => {
