@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { parseHTML } from 'linkedom';
 import { describe, expect, it } from 'vitest';
 import { renderHtml, writeHtml } from '../renderer/html/write-html.js';
+import { mayOverflow } from '../renderer/html/row-html.js';
 import { StyleTable } from '../renderer/style-table.js';
 import type { ResolvedReport, ResolvedRow, RowBand } from '../renderer/resolved.js';
 import { reportOf, type ReportSpec } from './support/resolved.js';
@@ -333,6 +334,46 @@ describe('HTML output, charts', () => {
     expect(tds).toHaveLength(2);
     expect(tds[1]!.className).toBe('anchor');
     expect(tds[1]!.querySelector('div.float svg')!.getAttribute('height')).toBe('120');
+  });
+});
+
+describe('HTML output, clipping', () => {
+  it.each([
+    // text, cell width px, style, clipped?
+    ['12345', 64, undefined, false],
+    ['a long product description', 64, undefined, true],
+    ['批次追溯', 64, undefined, false], // 4 CJK characters: 53 px
+    ['批次追溯报告', 64, undefined, true], // 6: 80 px
+    ['批次追溯报告', 103, undefined, false],
+    ['ABCDEFGHIJ', 89, undefined, false], // 10 × 0.6 em = 80 px
+    ['ABCDEFGHIJ', 89, { font: { bold: true } }, true],
+    ['ABCDEFGHIJ', 89, { font: { size: 14 } }, true],
+  ] as const)('%s in %i px (style %o): clipped %s', (text, px, style, clipped) => {
+    expect(mayOverflow(text, px, style)).toBe(clipped);
+  });
+
+  it('clips only cells whose text may not fit their (merged) width, never wrapped ones', async () => {
+    const rep = reportOf({
+      styles: [{ wrap: true }],
+      sheets: [
+        {
+          name: 'S',
+          rows: [
+            {
+              row: 0,
+              cells: [
+                { col: 0, value: 'short' },
+                { col: 1, value: 'a description that is far too long' },
+                { col: 2, value: 'a description that is far too long', colSpan: 6 },
+                { col: 8, value: 'a description that is far too long', style: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const tds = [...dom((await renderHtml(rep)).html).querySelectorAll('td')];
+    expect(tds.map((t) => t.className)).toEqual(['', 'x', '', 's0']);
   });
 });
 

@@ -4,7 +4,7 @@
  * which merges started earlier continue into the next part (they are emitted again there, clipped to
  * the part, so every part is a complete table).
  */
-import { isExcelError, type ResolvedCell, type ResolvedChart, type ResolvedFloat, type ResolvedLink, type ResolvedRow } from '../resolved.js';
+import { isExcelError, type CellStyle, type ResolvedCell, type ResolvedChart, type ResolvedFloat, type ResolvedLink, type ResolvedRow } from '../resolved.js';
 import { formatValue } from '../format/number-format.js';
 import { linkHref } from '../link-href.js';
 import { escapeHtml } from './escape.js';
@@ -16,6 +16,31 @@ export interface CellContext {
   readonly chartSvg: (chart: ResolvedChart) => string;
   /** Whether a row with a cell of this style must not be split across printed pages (print layout: wrapped text). */
   readonly keepRow?: (style: number) => boolean;
+  readonly style: (id: number) => CellStyle;
+}
+
+/** Width of a column nobody set: Excel's default 8.43 characters. */
+const DEFAULT_COLUMN_PX = 64;
+/** Horizontal padding of a cell (3 px each side). */
+const PADDING_PX = 6;
+/** Default font size in px (10 pt). */
+const FONT_PX = 40 / 3;
+
+/**
+ * Whether a text may be wider than its cell, by a generous estimate (ASCII 0.6 em, anything else 1 em,
+ * bold 10% wider). Only such cells are clipped (`overflow: hidden`): clipping every cell made Chromium's
+ * print of a 2,000-row report take about twice the CPU time.
+ */
+export function mayOverflow(text: string, widthPx: number, style: CellStyle | undefined): boolean {
+  const em = style?.font?.size ? (style.font.size * 4) / 3 : FONT_PX;
+  const room = (widthPx - PADDING_PX) / (em * (style?.font?.bold ? 1.1 : 1));
+  if (text.length <= room) return false; // fits even if every character is 1 em
+  let ems = 0;
+  for (let i = 0; i < text.length; i++) {
+    ems += text.charCodeAt(i) < 0x80 ? 0.6 : 1;
+    if (ems > room) return true;
+  }
+  return false;
 }
 
 interface OpenMerge {
@@ -36,6 +61,8 @@ export class RowHtml {
   constructor(
     private readonly ctx: CellContext,
     floats: readonly ResolvedFloat[],
+    /** Pixel width of each column (0 when hidden); columns past the end have the default width. */
+    private readonly columnPx: readonly number[] = [],
   ) {
     for (const f of floats) {
       const list = this.floats.get(f.row);
@@ -133,13 +160,24 @@ export class RowHtml {
     if (kind) cls = cls ? `${kind} ${cls}` : kind;
     if (floats) cls = cls ? `${cls} anchor` : 'anchor';
     if (cell.chart) cls = cls ? `${cls} g` : 'g'; // a chart is drawn whole, over the neighbouring cells if wider
+    const text = cell.chart ? '' : formatValue(v, cell.numFmt);
+    if (text) {
+      const style = cell.style !== undefined ? this.ctx.style(cell.style) : undefined;
+      if (!style?.wrap && !floats && mayOverflow(text, this.spanPx(cell.col, colSpan), style)) cls = cls ? `${cls} x` : 'x';
+    }
     let attrs = cls ? ` class="${cls}"` : '';
     if (rowSpan > 1) attrs += ` rowspan="${rowSpan}"`;
     if (colSpan > 1) attrs += ` colspan="${colSpan}"`;
-    let body = cell.chart ? `<div class="chart">${this.ctx.chartSvg(cell.chart)}</div>` : escapeHtml(formatValue(v, cell.numFmt));
+    let body = cell.chart ? `<div class="chart">${this.ctx.chartSvg(cell.chart)}</div>` : escapeHtml(text);
     if (cell.link && !cell.chart) body = this.linkHtml(cell.link, body);
     if (floats) body = this.floatHtml(floats) + body;
     return `<td${attrs}>${body}</td>`;
+  }
+
+  private spanPx(col: number, span: number): number {
+    let px = 0;
+    for (let c = col; c < col + span; c++) px += this.columnPx[c] ?? DEFAULT_COLUMN_PX;
+    return px;
   }
 
   private linkHtml(link: ResolvedLink, body: string): string {

@@ -59,13 +59,14 @@ export function styleRules(get: (id: number) => CellStyle, from: number, to: num
 }
 
 /**
- * Rules every layout shares. Cells do not wrap unless their style says so (like Excel); `.n` (numbers,
+ * Rules every layout shares. Cells do not wrap unless their style says so (like Excel); cells whose text
+ * may not fit are clipped (`.x`); `.n` (numbers,
  * dates) is right-aligned and `.c` (booleans, errors) centred, before the style classes so a style's
  * alignment wins.
  */
 export const BASE_CSS =
   `table.tr{border-collapse:collapse;table-layout:fixed;font:10pt/1.2 ${FONT_STACK};color:#000}` +
-  `:where(.tr td){padding:1px 3px;white-space:nowrap;overflow:hidden;vertical-align:bottom}` +
+  `:where(.tr td){padding:1px 3px;white-space:nowrap;vertical-align:bottom}.x{overflow:hidden}` +
   `:where(.tr tr){height:20px}` +
   `.n{text-align:right}.c{text-align:center}` +
   `.chart{position:relative}.chart svg{display:block}` +

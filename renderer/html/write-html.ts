@@ -109,6 +109,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
     linkBase: options.linkBase ?? '',
     chartSvg: options.chartSvg ?? renderChartSvg,
     keepRow: layout === 'print' ? (id) => report.styles.get(id).wrap === true : undefined,
+    style: (id) => report.styles.get(id),
   };
   let stylesDone = 0;
   const newStyles = (): string => {
@@ -133,9 +134,9 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
   for await (const sheet of report.sheets) {
     const it = sheet.bands[Symbol.asyncIterator]();
     let step = await it.next();
-    const { colgroup, width } = columnsOf(sheet, step.done ? undefined : step.value);
+    const { colgroup, width, px } = columnsOf(sheet, step.done ? undefined : step.value);
     const tableOpen = (extra = '') => `<table class="tr"${extra} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
-    const rows = new RowHtml(ctx, sheet.floats);
+    const rows = new RowHtml(ctx, sheet.floats, px);
 
     // The parts of the sheet, made as rows reach them.
     let makePart: (k: number) => Part;
@@ -150,7 +151,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
       makePart = (k) => {
         const page = pagesBefore + k + 1;
         const visible = wanted === undefined || wanted === page;
-        if (visible && repeat && k > 0 && headerHtml === undefined) headerHtml = renderHeader(ctx, repeat, headerKept);
+        if (visible && repeat && k > 0 && headerHtml === undefined) headerHtml = renderHeader(ctx, repeat, headerKept, px);
         const thead = k > 0 && headerHtml ? `<thead>${headerHtml}</thead>` : '';
         return {
           start: start(k),
@@ -239,7 +240,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
 }
 
 /** The `<colgroup>` of a sheet (widths from its columns, count from its first band) and the table width. */
-function columnsOf(sheet: ResolvedSheet, first: RowBand | undefined): { colgroup: string; width: number } {
+function columnsOf(sheet: ResolvedSheet, first: RowBand | undefined): { colgroup: string; width: number; px: number[] } {
   let count = sheet.columns.length;
   for (const row of first?.rows ?? []) {
     const last = row.cells[row.cells.length - 1];
@@ -248,16 +249,20 @@ function columnsOf(sheet: ResolvedSheet, first: RowBand | undefined): { colgroup
   for (const f of sheet.floats) count = Math.max(count, f.col + 1);
   let colgroup = '<colgroup>';
   let width = 0;
+  const widths: number[] = [];
   for (let c = 0; c < count; c++) {
     const col = sheet.columns[c];
-    if (col?.hidden) colgroup += '<col style="width:0;visibility:collapse">';
-    else {
+    if (col?.hidden) {
+      colgroup += '<col style="width:0;visibility:collapse">';
+      widths.push(0);
+    } else {
       const px = columnPixels(col?.width);
       width += px;
+      widths.push(px);
       colgroup += `<col style="width:${px}px">`;
     }
   }
-  return { colgroup: `${colgroup}</colgroup>`, width };
+  return { colgroup: `${colgroup}</colgroup>`, width, px: widths };
 }
 
 /** Rows that head every page (print, paged) or stay on screen (continuous: frozen rows). */
@@ -268,8 +273,8 @@ function headerRows(sheet: ResolvedSheet, layout: HtmlLayout): { first: number; 
   return repeat ?? (layout === 'paged' ? frozen : undefined);
 }
 
-function renderHeader(ctx: CellContext, head: { first: number; last: number }, kept: ReadonlyMap<number, ResolvedRow>): string {
-  const rows = new RowHtml(ctx, []);
+function renderHeader(ctx: CellContext, head: { first: number; last: number }, kept: ReadonlyMap<number, ResolvedRow>, px: readonly number[]): string {
+  const rows = new RowHtml(ctx, [], px);
   rows.startPart(head.first);
   let html = '';
   for (let i = head.first; i <= head.last; i++) html += rows.render(i, kept.get(i), head.last);
