@@ -10,23 +10,24 @@
  *           object per column and row kind, each row committed, a yield to the event loop every 500 rows
  *   writer  the same rows as a resolved report (bands of 500 rows) through writeXlsx
  *   engine  a list template over an inline dataset (rows from a generator) → expandGrid → writeXlsx,
- *           alarm rows by a condition formula on every cell (`--no-conditions`: without them);
- *           skipped while renderer/engine/expand.ts does not exist
- * `--million` adds the writer case on 1,000,000 rows (one run), with RSS sampled every 10% of the rows,
- * to show memory stays flat. Prints the median, min and max time per case, the ratio of medians to
+ *           alarm rows by a condition formula on every cell (`--no-conditions`: without them)
+ * `--million` adds the writer and engine cases on 1,000,000 rows (one run each), with RSS sampled after
+ * every 10% of the rows, to show memory stays flat. Prints the median, min and max time per case, the ratio of medians to
  * plain, peak RSS and file size. The machine has 2 shared cores: expect ±10-20% between runs.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
+import { expandGrid } from '../renderer/engine/expand.js';
+import type { ResolvedReport } from '../renderer/resolved.js';
+import { parseTemplate } from '../renderer/template/load.js';
 import { writeXlsx } from '../renderer/xlsx/write-xlsx.js';
 import { fmt, ms, parseArgs, table } from './common.js';
 import { benchReport, benchValues, COLUMNS, FORMATS, isAlarm, plainStyles, WIDTHS } from './xlsx-data.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv.slice(2), {
   rows: 'number',
   runs: 'number',
@@ -102,11 +103,13 @@ async function runPlain(rows: number, file: string, trail?: number[]): Promise<v
   await wb.commit();
 }
 
-async function runWriter(rows: number, file: string, trail?: number[]): Promise<void> {
-  const report = benchReport(rows);
-  if (trail) {
-    const sheets = report.sheets;
-    (report as { sheets: typeof sheets }).sheets = (async function* () {
+/** The report with RSS sampled after each tenth of its rows has been read. */
+function withRssTrail(report: ResolvedReport, rows: number, trail: number[]): ResolvedReport {
+  const sheets = report.sheets;
+  return {
+    ...report,
+    meta: report.meta,
+    sheets: (async function* () {
       for await (const s of sheets) {
         yield {
           ...s,
@@ -120,15 +123,16 @@ async function runWriter(rows: number, file: string, trail?: number[]): Promise<
           })(),
         };
       }
-    })();
-  }
-  await writeXlsx(report, file, { compression });
+    })(),
+  };
 }
 
-async function runEngine(rows: number, file: string): Promise<void> {
-  const engineModule = join(here, '../renderer/engine/expand.js');
-  const { expandGrid } = (await import(engineModule)) as { expandGrid: (input: unknown) => import('../renderer/resolved.js').ResolvedReport };
-  const { parseTemplate } = await import('../renderer/template/load.js');
+async function runWriter(rows: number, file: string, trail?: number[]): Promise<void> {
+  const report = benchReport(rows);
+  await writeXlsx(trail ? withRssTrail(report, rows, trail) : report, file, { compression });
+}
+
+async function runEngine(rows: number, file: string, trail?: number[]): Promise<void> {
   const fields = ['lot', 'step', 'equipment', 'parameter', 'value', 'count', 'time', 'yield', 'passed', 'operator'];
   // The engine streams a row of list cells when conditions reference cells at or left of their own
   // (each cell's left parent is the cell before it): Passed goes first in this case, so every cell's
@@ -162,8 +166,9 @@ async function runEngine(rows: number, file: string): Promise<void> {
       yield Object.fromEntries(fields.map((f, c) => [f, v[c]]));
     }
   }
+  if (template.kind !== 'grid') throw new Error('the bench template is a grid');
   const report = expandGrid({ template, params: {}, openDataset: () => dataset() });
-  await writeXlsx(report, file, { compression });
+  await writeXlsx(trail ? withRssTrail(report, rows, trail) : report, file, { compression });
   if (report.meta.mode !== 'streaming') process.stderr.write(`engine case ran in ${report.meta.mode} mode\n`);
 }
 
@@ -173,7 +178,7 @@ async function child(name: CaseName, rows: number, file: string): Promise<void> 
   const cpu0 = process.cpuUsage();
   if (name === 'plain') await runPlain(rows, file, trail);
   else if (name === 'writer') await runWriter(rows, file, trail);
-  else await runEngine(rows, file);
+  else await runEngine(rows, file, trail);
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const result: CaseResult = { case: name, rows, ms: elapsed, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: peakRssMb(), bytes: statSync(file).size, rssTrail: trail };
@@ -208,12 +213,7 @@ async function main(): Promise<void> {
   }
   const rows = Number(args.rows ?? 100_000);
   const runs = Number(args.runs ?? 3);
-  const engineThere = existsSync(join(here, '../renderer/engine/expand.js'));
-  let cases = String(args.cases ?? 'plain,writer,engine').split(',') as CaseName[];
-  if (!engineThere && cases.includes('engine')) {
-    process.stderr.write('engine case skipped: renderer/engine/expand.ts is not built yet\n');
-    cases = cases.filter((c) => c !== 'engine');
-  }
+  const cases = String(args.cases ?? 'plain,writer,engine').split(',') as CaseName[];
   const dir = args.keep ? String(args.keep) : mkdtempSync(join(tmpdir(), 'tracereport-bench-xlsx-'));
   process.stderr.write(`XLSX bench: ${fmt(rows)} rows × ${COLUMNS.length} columns, ${runs} runs per case (interleaved), zlib level ${compression}\n`);
   const results: Record<string, CaseResult[]> = {};
@@ -226,8 +226,7 @@ async function main(): Promise<void> {
       }
     }
     if (args.million) {
-      const r = await runChild('writer', 1_000_000, join(dir, 'writer-1m.xlsx'));
-      results['writer 1M'] = [r];
+      for (const c of cases.filter((k) => k !== 'plain')) results[`${c} 1M`] = [await runChild(c, 1_000_000, join(dir, `${c}-1m.xlsx`))];
     }
   } finally {
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
@@ -239,7 +238,7 @@ async function main(): Promise<void> {
     const t = rs.map((r) => r.ms);
     const m = median(t);
     const cm = median(rs.map((r) => r.cpuMs));
-    const vsPlain = name !== 'writer 1M' && Number.isFinite(plain);
+    const vsPlain = !name.endsWith(' 1M') && Number.isFinite(plain);
     lines.push([
       name,
       fmt(rs[0]!.rows),
@@ -254,8 +253,10 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(table(lines));
-  const trail = results['writer 1M']?.[0]?.rssTrail;
-  if (trail) console.log(`writer 1M RSS after each 10% of the rows (MB): ${trail.map((v) => v.toFixed(0)).join(' ')}`);
+  for (const [name, rs] of Object.entries(results)) {
+    const trail = rs[0]?.rssTrail;
+    if (trail?.length) console.log(`${name} RSS after each 10% of the rows (MB): ${trail.map((v) => v.toFixed(0)).join(' ')}`);
+  }
   if (args.json) console.log(JSON.stringify(results));
 }
 
