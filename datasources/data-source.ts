@@ -239,7 +239,9 @@ function isConnectionFailure(err: { code?: string; message?: string; name?: stri
   if (!err) return false;
   const codes = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', '28P01', '28000', '3D000', 'ELOGIN', 'ESOCKET', 'SQLITE_CANTOPEN'];
   if (err.code && codes.includes(err.code)) return true;
-  return /acquiring a connection|connect ECONNREFUSED|password authentication failed|does not exist|unable to open database/i.test(err.message ?? '') && !/relation .* does not exist|column .* does not exist|function .* does not exist/i.test(err.message ?? '');
+  // Any other PostgreSQL SQLSTATE is about the statement (operator or relation does not exist, …), not the connection.
+  if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) return false;
+  return /acquiring a connection|connect ECONNREFUSED|password authentication failed|(database|role) "[^"]*" does not exist|unable to open database/i.test(err.message ?? '');
 }
 
 /** knex.raw returns a different shape per dialect; this returns the rows. */

@@ -51,6 +51,15 @@ describe.each(targets)('data source on $label', (target) => {
     expect(Number((await ds.query<{ n: number }>('select count(*) as n from item'))[0]!.n)).toBe(3000);
   });
 
+  it.skipIf(skip)('a query error is a query error, not a connection failure', async () => {
+    const bad = target.dialect === 'postgres' ? "select 'a'::text = 1 as x" : 'select nope from item';
+    await expect(ds.query(bad)).rejects.toMatchObject({ code: 'SOURCE_QUERY_FAILED' });
+    const streamed = async () => {
+      for await (const _ of ds.stream(bad)) void _;
+    };
+    await expect(streamed()).rejects.toMatchObject({ code: 'SOURCE_QUERY_FAILED' });
+  });
+
   it.skipIf(skip)('tells the columns a query returns without reading its rows', async () => {
     const cols = await ds.columns('select id, name as item_name from item where line in (:lines) order by id', { lines: ['L1'] });
     if (target.dialect === 'mssql') expect(cols).toBeNull();
