@@ -15,6 +15,7 @@ interface RenderOpts {
   output?: string;
   bom?: boolean;
   raw?: boolean;
+  sheet?: string;
   linkBase?: string;
   json?: boolean;
   full?: boolean;
@@ -54,6 +55,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'output file (written whole or not at all)')
     .option('--bom', 'CSV: start with a UTF-8 byte-order mark, for Excel')
     .option('--raw', 'CSV: raw values (plain numbers, ISO dates) instead of formatted ones')
+    .option('--sheet <name|n>', 'CSV: the sheet to write, by name or number (default: the first)')
     .option('--link-base <url>', 'prefix for drill-down links in XLSX/PDF files, such as https://reports.example.com')
     .option('--full', 'force full mode (no streaming)')
     .option('--json', 'print the render metadata (mode, warnings, row counts) as JSON on stdout')
@@ -71,6 +73,7 @@ export function register(program: Command): void {
           out: opts.output!,
           csvBom: opts.bom,
           csvRaw: opts.raw,
+          csvSheet: opts.sheet,
           linkBase: opts.linkBase,
           mode: opts.full ? 'full' : 'auto',
         });

@@ -34,6 +34,8 @@ export interface RenderRequest extends SourceRegistryOptions {
   csvBom?: boolean;
   /** CSV: raw values instead of formatted ones. */
   csvRaw?: boolean;
+  /** CSV: the sheet to write, by name or 1-based number (default: the first). */
+  csvSheet?: string;
   /** Base URL prefixed to drill-down links in files opened outside the viewer. */
   linkBase?: string;
   /** Chromium pool for PDF; one is made (and closed) for this render when not given. */
@@ -54,6 +56,17 @@ export async function prepareRender(template: Template, raw: Readonly<Record<str
   const params = await resolveParams(template.parameters, raw, (dataset, known) => datasetArray(template, dataset, known, sources));
   await checkDatasets(template, params, sources);
   return params;
+}
+
+/** The CSV sheet option as the writer takes it (0-based index), checked against the template's sheets. */
+function csvSheetOf(template: Template, sheet: string | undefined): number | undefined {
+  if (sheet === undefined || template.kind !== 'grid') return undefined;
+  const names = template.sheets.map((s) => s.name);
+  const byName = names.indexOf(sheet);
+  if (byName >= 0) return byName;
+  const n = Number(sheet);
+  if (Number.isInteger(n) && n >= 1 && n <= names.length) return n - 1;
+  throw new TraceReportError('ARGUMENT_INVALID', `--sheet "${sheet}": template "${template.name}" has sheets ${names.map((x, i) => `${i + 1} "${x}"`).join(', ')}; give a name or number`);
 }
 
 function tempPathFor(out: string): string {
@@ -94,7 +107,7 @@ export async function renderToFile(req: RenderRequest): Promise<RenderResult> {
       });
       meta = report.meta;
       if (format === 'xlsx') await writeXlsx(report, tmp, { linkBase: req.linkBase });
-      else if (format === 'csv') await writeCsv(report, tmp, { bom: req.csvBom, raw: req.csvRaw });
+      else if (format === 'csv') await writeCsv(report, tmp, { bom: req.csvBom, raw: req.csvRaw, sheet: csvSheetOf(template, req.csvSheet) });
       else if (format === 'html') await writeHtml(report, fs.createWriteStream(tmp), { layout: 'continuous', linkBase: req.linkBase, chartSvg: renderChartSvg });
       else await writePdf(report, tmp, { pool: pool!, linkBase: req.linkBase, chartSvg: renderChartSvg });
     }

@@ -212,6 +212,23 @@ describe('tracereport render: the sales example', () => {
   });
 });
 
+describe('tracereport render: CSV of a chosen sheet', () => {
+  it('--sheet picks a sheet by name or number, and refuses one that is not there', () => {
+    const two = path.join(dir, 'two-sheets.json');
+    const second = { name: 'Persons', cells: { A1: { text: 'Who' }, A2: { field: 'ds1.person' } } };
+    fs.writeFileSync(two, JSON.stringify({ ...salesTemplate, sheets: [...salesTemplate.sheets, second] }));
+    for (const sheet of ['Persons', '2']) {
+      const out = path.join(dir, `persons-${sheet}.csv`);
+      const r = runCli(['render', two, '--source', `main=${db}`, '-o', out, '--sheet', sheet]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(fs.readFileSync(out, 'utf8')).toBe('Who\r\nAnn\r\nBob\r\nCid\r\n');
+    }
+    const r = runCli(['render', two, '--source', `main=${db}`, '-o', path.join(dir, 'x.csv'), '--sheet', '3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--sheet "3": template "Sales by region" has sheets 1 "Report", 2 "Persons"/);
+  });
+});
+
 describe('tracereport render: errors before any query runs', () => {
   // The source is unreachable: these errors must come from the checks, not from a connection attempt.
   const dead = 'main=postgres://nobody@127.0.0.1:9/none';
