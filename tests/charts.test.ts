@@ -204,3 +204,30 @@ describe('renderChartPng', () => {
     await expect(renderChartPng({ option: { series: [{ type: 'nope' }] }, width: 10, height: 10 })).rejects.toMatchObject({ code: 'CHART_FAILED' });
   });
 });
+
+describe('chart markup safety', () => {
+  it('a parameter in a colour or font cannot break out of the SVG attribute', async () => {
+    const { bindChart } = await import('../renderer/charts/bind.js');
+    const { renderChartSvg } = await import('../renderer/charts/render.js');
+    const evil = '#f00" onload="alert(1)"><script>alert(2)</script>';
+    const chart = bindChart(
+      {
+        width: 300,
+        height: 200,
+        option: {
+          title: { text: 'T {{c}}', textStyle: { color: '{{c}}', fontFamily: '{{c}}' } },
+          xAxis: { type: 'category' },
+          yAxis: { type: 'value' },
+          series: [{ type: 'line', encode: { x: 'k', y: 'v' }, itemStyle: { color: '=$c' } }],
+        },
+      },
+      [{ k: 'a', v: 1 }, { k: 'b', v: 2 }],
+      { c: evil },
+    );
+    const svg = renderChartSvg(chart);
+    expect(svg).not.toContain('<script');
+    expect(svg).not.toMatch(/"\s*onload=/); // the value stays inside its attribute
+    expect(svg).toContain('stroke="#f00 onload=alert(1)scriptalert(2)/script"');
+    expect(svg).toContain('T #f00'); // the title text itself keeps the value, escaped by ECharts
+  });
+});

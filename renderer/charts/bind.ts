@@ -45,7 +45,25 @@ export function bindChart(chart: TemplateChart, rows: readonly Row[], params: Re
       option.dataset = { source: bound };
     }
   }
-  return { option, width: chart.width, height: chart.height };
+  return { option: stripAttributeMarkup(option) as Record<string, unknown>, width: chart.width, height: chart.height };
+}
+
+/**
+ * ECharts' SVG renderer escapes text but writes style values (colours, font families, symbols) into
+ * attributes as they are; a parameter or row value there could break out of the attribute. Those
+ * values never need quotes or angle brackets, so they lose them.
+ */
+const ATTRIBUTE_KEY = /(color|fontFamily|fontStyle|fontWeight|symbol|image|cursor|type)$/i;
+function stripAttributeMarkup(v: unknown, key = ''): unknown {
+  if (key === 'source') return v; // dataset rows: data, drawn as escaped text
+  if (typeof v === 'string') return ATTRIBUTE_KEY.test(key) ? v.replace(/["'<>&]/g, '') : v;
+  if (Array.isArray(v)) return v.map((x) => stripAttributeMarkup(x, key));
+  if (isObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = stripAttributeMarkup(x, k);
+    return out;
+  }
+  return v;
 }
 
 function bindString(s: string, path: string, rows: readonly Row[], params: Record<string, unknown>, view: Record<string, unknown>): unknown {
