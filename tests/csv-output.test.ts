@@ -120,6 +120,14 @@ describe('values', () => {
     expect(parseCsv(text)).toEqual([['1234.5', '2024-03-01', '2024-03-01T08:30:00', 'true', '#DIV/0!', '0.125', '', '42', '2024-03-01T08:30:15.250']]);
   });
 
+  test('formatted text that a spreadsheet would run as a formula is quoted; numbers and raw output are not', async () => {
+    const risky: ResolvedRow[] = [
+      { row: 0, cells: ['=HYPERLINK("x")', '+1+2', '-cmd', '@SUM(A1)', 'safe', -3].map((value, col) => ({ col, value })) },
+    ];
+    expect(parseCsv((await csvBytes(one('F', risky))).toString('utf8'))).toEqual([["'=HYPERLINK(\"x\")", "'+1+2", "'-cmd", "'@SUM(A1)", 'safe', '-3']]);
+    expect(parseCsv((await csvBytes(one('F', risky), { raw: true })).toString('utf8'))).toEqual([['=HYPERLINK("x")', '+1+2', '-cmd', '@SUM(A1)', 'safe', '-3']]);
+  });
+
   test('raw text of each value type', () => {
     expect(rawText(-0.000001)).toBe('-0.000001');
     expect(rawText(false)).toBe('false');

@@ -9,6 +9,9 @@
  *   `true`/`false`, errors as their code (`#DIV/0!`).
  * - A merged cell's value is in its top-left field; the fields it covers are empty, as are gaps.
  *   Every record has at least as many fields as the sheet has columns (and as the widest record before it).
+ * - Formatted output guards against spreadsheet formula injection: a text value that starts with `=`, `+`,
+ *   `-`, `@`, tab or CR gets a leading `'` (OWASP's advice), so Excel shows it as text and never runs it.
+ *   Numbers are never changed; raw output (for programs) writes text exactly.
  * - Streams: one write per band, waiting whenever the output asks to (backpressure).
  * - Writes the first sheet unless `sheet` names another (0-based index or name); sheets before it are
  *   read and skipped, sheets after it are not read.
@@ -96,6 +99,8 @@ async function writeReport(report: ResolvedReport, target: OutputTarget, opts: C
   );
 }
 
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 async function writeSheet(sheet: ResolvedSheet, target: OutputTarget, opts: CsvOptions): Promise<number> {
   const text = opts.raw ? rawText : formatValue;
   const stream = target.stream;
@@ -109,7 +114,8 @@ async function writeSheet(sheet: ResolvedSheet, target: OutputTarget, opts: CsvO
       const fields: string[] = [];
       for (const c of row.cells) {
         while (fields.length < c.col) fields.push('');
-        fields.push(csvField(text(c.value, c.numFmt)));
+        const t = text(c.value, c.numFmt);
+        fields.push(csvField(!opts.raw && typeof c.value === 'string' && FORMULA_START.test(t) ? `'${t}` : t));
         const end = c.col + (c.colSpan ?? 1);
         while (fields.length < end) fields.push('');
       }

@@ -49,6 +49,8 @@ export function formatValue(value: CellValue, numFmt?: string): string {
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return '#NUM!';
+    // General shows integers of up to 11 digits as they are; SSF is only needed beyond that.
+    if ((numFmt === undefined || numFmt === 'General') && Number.isInteger(value) && Math.abs(value) < 1e11) return String(value);
     return safeFormat(numFmt ?? 'General', value);
   }
   if (numFmt && numFmt.includes('@')) return safeFormat(numFmt, value);
