@@ -135,7 +135,8 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
     const it = sheet.bands[Symbol.asyncIterator]();
     let step = await it.next();
     const { colgroup, width, px } = columnsOf(sheet, step.done ? undefined : step.value);
-    const tableOpen = (extra = '') => `<table class="tr"${extra} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
+    const tableOpen = (page?: number) =>
+      `<table class="${page ? 'tr page' : 'tr'}"${page ? ` data-page="${page}"` : ''} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
     const rows = new RowHtml(ctx, sheet.floats, px);
 
     // The parts of the sheet, made as rows reach them.
@@ -156,7 +157,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
         return {
           start: start(k),
           end: start(k + 1) - 1,
-          open: `${tableOpen(` data-page="${page}"`).replace('class="tr"', 'class="tr page"')}${thead}<tbody>`,
+          open: `${tableOpen(page)}${thead}<tbody>`,
           close: '</tbody></table>',
           visible,
         };
