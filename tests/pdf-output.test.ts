@@ -78,6 +78,13 @@ describe('PDF output', () => {
     expect(text).toMatch(/数量\s+1,234\.5/);
   });
 
+  it('starts each sheet on a new page', async () => {
+    const sheet = (name: string) => ({ name, rows: [{ row: 0, cells: [{ col: 0, value: `sheet ${name}` }], }], columns: [{ width: 20 }] });
+    const { bytes, pages } = await renderPdf(reportOf({ sheets: [sheet('one'), sheet('two')] }), { pool });
+    expect(pages).toBe(2);
+    expect(pageTexts(save(bytes, 'sheets.pdf')).map((t) => t.trim())).toEqual(['sheet one', 'sheet two']);
+  });
+
   it('writes to a stream', async () => {
     const file = join(dir, 'stream.pdf');
     const out = createWriteStream(file);

@@ -79,7 +79,7 @@ export const SCREEN_CSS = `thead.frozen{position:sticky;top:0;z-index:2;backgrou
  * rows never split, and `break-inside: avoid` on every row would make Chromium keep whole rowspan groups
  * together (a 2,000-row grouped report took 80 pages instead of 61).
  */
-export const PRINT_CSS = `body{margin:0}tr.k{break-inside:avoid}thead{display:table-header-group}table.page{break-after:page}`;
+export const PRINT_CSS = `body{margin:0}tr.k{break-inside:avoid}thead{display:table-header-group}table.page{break-after:page}.sheet+.sheet{break-before:page}`;
 
 /** Paper sizes in millimetres (portrait). */
 export const PAPER_MM: Record<PageSetup['size'], [number, number]> = {

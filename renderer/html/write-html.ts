@@ -135,6 +135,8 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
     const it = sheet.bands[Symbol.asyncIterator]();
     let step = await it.next();
     const { colgroup, width, px } = columnsOf(sheet, step.done ? undefined : step.value);
+    // Print: each sheet starts on a new page, as Excel prints a workbook.
+    if (layout === 'print') await sink(`<div class="sheet" data-sheet="${escapeHtml(sheet.name)}">`);
     const tableOpen = (page?: number) =>
       `<table class="${page ? 'tr page' : 'tr'}"${page ? ` data-page="${page}"` : ''} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
     const rows = new RowHtml(ctx, sheet.floats, px);
@@ -233,6 +235,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
       if (part.visible) tail += part.open;
     }
     if (part!.visible) tail += part!.close;
+    if (layout === 'print') tail += '</div>';
     if (tail) await sink(newStyles() + tail);
     pagesBefore += layout === 'paged' ? k + 1 : 1;
   }
