@@ -85,6 +85,15 @@ describe('PDF output', () => {
     expect(pageTexts(save(bytes, 'sheets.pdf')).map((t) => t.trim())).toEqual(['sheet one', 'sheet two']);
   });
 
+  it('leaves hidden columns out', async () => {
+    const rep = reportOf({
+      sheets: [{ name: 'S', columns: [{ width: 12 }, { hidden: true }, { width: 12 }], rows: [{ row: 0, cells: [{ col: 0, value: 'shown' }, { col: 1, value: 'HIDDEN' }, { col: 2, value: 'also' }] }] }],
+    });
+    const text = pageTexts(save((await renderPdf(rep, { pool })).bytes, 'hidden.pdf'))[0]!;
+    expect(text).toMatch(/shown\s+also/);
+    expect(text).not.toContain('HIDDEN');
+  });
+
   it('writes to a stream', async () => {
     const file = join(dir, 'stream.pdf');
     const out = createWriteStream(file);
