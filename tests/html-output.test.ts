@@ -86,6 +86,35 @@ describe('HTML output, continuous layout', () => {
     expect(html).toContain('thead.frozen{position:sticky');
   });
 
+  it('keeps frozen columns in view (sticky, left offsets from the column widths)', async () => {
+    const rep = reportOf({
+      sheets: [
+        {
+          name: 'S',
+          frozen: { rows: 0, cols: 2 },
+          columns: [{ width: 10 }, { width: 20 }],
+          rows: [
+            { row: 0, cells: [{ col: 0, value: 'Lot' }, { col: 1, value: 'Product' }, { col: 2, value: 'Qty' }] },
+            { row: 1, cells: [{ col: 2, value: 5 }] },
+          ],
+        },
+      ],
+    });
+    const { html } = await renderHtml(rep);
+    const doc = dom(html);
+    const table = doc.querySelector('table')!;
+    expect(table.className).toBe('tr q0');
+    const css = texts(doc.querySelectorAll('style')).join('');
+    expect(css).toContain('.q0 .f0{left:0px}.q0 .f1{left:75px}');
+    expect(css).toContain('td.fc{position:sticky');
+    const [r0, r1] = [...doc.querySelectorAll('tr')];
+    expect([...r0!.querySelectorAll('td')].map((t) => t.className)).toEqual(['fc f0', 'fc f1', '']);
+    // Empty frozen cells are drawn one by one so they stay opaque over scrolled content.
+    expect([...r1!.querySelectorAll('td')].map((t) => t.className)).toEqual(['fc f0', 'fc f1', 'n']);
+    // Print has no sideways scrolling.
+    expect((await renderHtml(reportOf({ sheets: [{ name: 'S', frozen: { rows: 0, cols: 1 }, rows: [{ row: 0, cells: [{ col: 0, value: 'a' }] }] }] }), { layout: 'print' })).html).not.toContain('fc');
+  });
+
   it('links carry the target report and parameters (href and data attributes); unsafe URLs are not links', async () => {
     const rep = reportOf({
       sheets: [

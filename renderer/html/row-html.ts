@@ -63,6 +63,8 @@ export class RowHtml {
     floats: readonly ResolvedFloat[],
     /** Pixel width of each column (0 when hidden); columns past the end have the default width. */
     private readonly columnPx: readonly number[] = [],
+    /** Columns kept in view when the table scrolls sideways (classes `fc f<col>`, see frozenColumnCss). */
+    private readonly frozenCols = 0,
   ) {
     for (const f of floats) {
       const list = this.floats.get(f.row);
@@ -115,6 +117,9 @@ export class RowHtml {
         if (here) {
           flushEmpty();
           html += `<td class="anchor">${this.floatHtml(here)}</td>`;
+        } else if (col < this.frozenCols) {
+          flushEmpty();
+          html += `<td class="fc f${col}"></td>`;
         } else empty++;
       }
       flushEmpty();
@@ -136,6 +141,9 @@ export class RowHtml {
         if (here) {
           flushEmpty();
           html += `<td class="anchor">${this.floatHtml(here)}</td>`;
+        } else if (col < this.frozenCols) {
+          flushEmpty();
+          html += `<td class="fc f${col}"></td>`;
         } else empty++;
       }
       flushEmpty();
@@ -159,6 +167,7 @@ export class RowHtml {
     const kind = typeof v === 'number' || v instanceof Date ? 'n' : typeof v === 'boolean' || isExcelError(v) ? 'c' : '';
     if (kind) cls = cls ? `${kind} ${cls}` : kind;
     if (floats) cls = cls ? `${cls} anchor` : 'anchor';
+    if (cell.col < this.frozenCols) cls = cls ? `${cls} fc f${cell.col}` : `fc f${cell.col}`;
     if (cell.chart) cls = cls ? `${cls} g` : 'g'; // a chart is drawn whole, over the neighbouring cells if wider
     const text = cell.chart ? '' : formatValue(v, cell.numFmt);
     if (text) {
@@ -202,4 +211,18 @@ function floatsAt(floats: readonly ResolvedFloat[], col: number): ResolvedFloat[
 function safeUrl(url: string): boolean {
   const scheme = /^\s*([A-Za-z][A-Za-z0-9+.-]*):/.exec(url);
   return !scheme || ['http', 'https', 'mailto'].includes(scheme[1]!.toLowerCase());
+}
+
+/**
+ * Sticky rules for the frozen columns of the table with class `table`: each column's left offset is the
+ * width of the columns before it. The white background only applies where a cell style sets none.
+ */
+export function frozenColumnCss(table: string, columnPx: readonly number[], cols: number): string {
+  let css = '';
+  let left = 0;
+  for (let c = 0; c < cols; c++) {
+    css += `.${table} .f${c}{left:${left}px}`;
+    left += columnPx[c] ?? DEFAULT_COLUMN_PX;
+  }
+  return css;
 }

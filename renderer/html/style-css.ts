@@ -72,7 +72,7 @@ export const BASE_CSS =
   `.chart{position:relative}.chart svg{display:block}` +
   `.float{position:absolute;left:0;top:0;z-index:1}td.anchor{position:relative;overflow:visible}td.g{overflow:visible}`;
 
-export const SCREEN_CSS = `thead.frozen{position:sticky;top:0;z-index:2;background:#fff}table.page{margin-bottom:16px}`;
+export const SCREEN_CSS = `td.fc{position:sticky;z-index:1}:where(td.fc){background:#fff}thead.frozen{position:sticky;top:0;z-index:2;background:#fff}table.page{margin-bottom:16px}`;
 
 /**
  * Print rules. Only rows with wrapped text are kept from splitting across pages (`tr.k`): single-line

@@ -15,7 +15,7 @@
 import type { Writable } from 'node:stream';
 import type { ResolvedChart, ResolvedReport, ResolvedRow, ResolvedSheet, RowBand } from '../resolved.js';
 import { escapeHtml } from './escape.js';
-import { RowHtml, type CellContext } from './row-html.js';
+import { RowHtml, frozenColumnCss, type CellContext } from './row-html.js';
 import { BASE_CSS, PRINT_CSS, SCREEN_CSS, columnPixels, pageRule, paperMm, styleRules } from './style-css.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import { renderChartSvg } from '../charts/render.js';
@@ -130,6 +130,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
   const wanted = layout === 'paged' ? options.page : undefined;
   let pagesBefore = 0; // pages of earlier sheets
   let stopped = false;
+  let sheetIndex = 0;
 
   for await (const sheet of report.sheets) {
     const it = sheet.bands[Symbol.asyncIterator]();
@@ -137,9 +138,13 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
     const { colgroup, width, px } = columnsOf(sheet, step.done ? undefined : step.value);
     // Print: each sheet starts on a new page, as Excel prints a workbook.
     if (layout === 'print') await sink(`<div class="sheet" data-sheet="${escapeHtml(sheet.name)}">`);
+    // Frozen columns stay in view on screen (sticky, per-sheet offsets); print has no sideways scrolling.
+    const frozenCols = layout === 'print' ? 0 : Math.max(0, sheet.frozen?.cols ?? 0);
+    const sheetClass = `q${sheetIndex++}`;
+    if (frozenCols > 0) await sink(`<style>${frozenColumnCss(sheetClass, px, frozenCols)}</style>`);
     const tableOpen = (page?: number) =>
-      `<table class="${page ? 'tr page' : 'tr'}"${page ? ` data-page="${page}"` : ''} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
-    const rows = new RowHtml(ctx, sheet.floats, px);
+      `<table class="${page ? 'tr page' : 'tr'}${frozenCols ? ` ${sheetClass}` : ''}"${page ? ` data-page="${page}"` : ''} data-sheet="${escapeHtml(sheet.name)}" style="width:${width}px">${colgroup}`;
+    const rows = new RowHtml(ctx, sheet.floats, px, frozenCols);
 
     // The parts of the sheet, made as rows reach them.
     let makePart: (k: number) => Part;
@@ -154,7 +159,7 @@ export async function renderHtmlTo(report: ResolvedReport, sink: HtmlSink, optio
       makePart = (k) => {
         const page = pagesBefore + k + 1;
         const visible = wanted === undefined || wanted === page;
-        if (visible && repeat && k > 0 && headerHtml === undefined) headerHtml = renderHeader(ctx, repeat, headerKept, px);
+        if (visible && repeat && k > 0 && headerHtml === undefined) headerHtml = renderHeader(ctx, repeat, headerKept, px, frozenCols);
         const thead = k > 0 && headerHtml ? `<thead>${headerHtml}</thead>` : '';
         return {
           start: start(k),
@@ -277,8 +282,8 @@ function headerRows(sheet: ResolvedSheet, layout: HtmlLayout): { first: number; 
   return repeat ?? (layout === 'paged' ? frozen : undefined);
 }
 
-function renderHeader(ctx: CellContext, head: { first: number; last: number }, kept: ReadonlyMap<number, ResolvedRow>, px: readonly number[]): string {
-  const rows = new RowHtml(ctx, [], px);
+function renderHeader(ctx: CellContext, head: { first: number; last: number }, kept: ReadonlyMap<number, ResolvedRow>, px: readonly number[], frozenCols: number): string {
+  const rows = new RowHtml(ctx, [], px, frozenCols);
   rows.startPart(head.first);
   let html = '';
   for (let i = head.first; i <= head.last; i++) html += rows.render(i, kept.get(i), head.last);
