@@ -88,6 +88,29 @@ describe('document templates', () => {
     expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(/Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)/);
   });
 
+  it('prints without fetching anything: a remote image or stylesheet is never requested', async () => {
+    const http = await import('node:http');
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests++;
+      res.end('x');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as { port: number };
+    try {
+      const spy = parseTemplate(
+        { ...coa, html: `<link rel="stylesheet" href="http://127.0.0.1:${port}/s.css"><img src="http://127.0.0.1:${port}/i.png"><p>{{params.lot}}</p>` },
+        'spy.json',
+      ) as DocumentTemplate;
+      const file = join(dir, 'spy.pdf');
+      await writeDocument({ ...input, template: spy }, file, { format: 'pdf', pool });
+      expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('FG-24-0001');
+      expect(requests).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
   it('writes HTML to a file', async () => {
     const file = join(dir, 'coa.html');
     await writeDocument(input, file, { format: 'html' });

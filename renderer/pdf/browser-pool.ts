@@ -160,6 +160,14 @@ export class BrowserPool {
     try {
       const page = await gen.browser.newPage();
       await page.setJavaScriptEnabled(false);
+      // A report prints from its own markup: nothing is fetched (no remote image, font or stylesheet can
+      // leak the server's network or stall a render until its time limit).
+      await page.setRequestInterception(true);
+      page.on('request', (req) => {
+        const url = req.url();
+        if (url.startsWith('data:') || url.startsWith('about:')) void req.continue().catch(() => undefined);
+        else void req.abort('blockedbyclient').catch(() => undefined);
+      });
       return { gen, page };
     } catch (e) {
       gen.active--;
