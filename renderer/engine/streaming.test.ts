@@ -52,11 +52,24 @@ const adjacentGroups: Case = {
   },
 };
 
+/** One condition shared by every cell of the row (evaluated once per row), and one that reads the cell's own position. */
+const rowConditions: Case = {
+  rows: { ds: lots.slice(0, 60) },
+  styles: { bad: { fill: '#FFC7CE' }, odd: { font: { italic: true } } },
+  cells: {
+    A1: { text: 'Lot' },
+    A2: { field: 'ds.qty', display: 'list', conditions: [{ when: '=A2>10', style: 'bad' }, { when: '=ISODD(ROW()+COLUMN())', style: 'odd' }] },
+    B2: { field: 'ds.lot', display: 'list', conditions: [{ when: '=A2>10', style: 'bad' }, { when: '=ISODD(ROW()+COLUMN())', style: 'odd' }] },
+    C2: { field: 'ds.day', display: 'list', conditions: [{ when: '=A2>10', style: 'bad' }, { when: '=ISODD(ROW()+COLUMN())', style: 'odd' }] },
+  },
+};
+
 describe('streaming mode', () => {
   it.each([
     ['a list with header, conditions, links, formats and a total row', listWithTotals],
     ['adjacent groups merged over their rows with per-group summaries', adjacentGroups],
     ['an empty dataset (one blank detail row, as in full mode)', { ...listWithTotals, rows: { ds: [] } }],
+    ['a row-level condition on every cell, and one that reads its own cell position', rowConditions],
   ])('%s gives the same grid as full mode', async (_name, c) => {
     const streamed = await runCase({ ...c, mode: 'auto' });
     const full = await runCase({ ...c, mode: 'full' });

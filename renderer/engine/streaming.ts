@@ -17,13 +17,16 @@ import type { Row } from '../../datasources/data-source.js';
 import type { CellValue, RenderMeta, RenderWarning, ResolvedCell, ResolvedColumn, ResolvedRow, ResolvedSheet, RowBand } from '../resolved.js';
 import type { StyleTable } from '../style-table.js';
 import type { GridTemplate } from '../template/schema.js';
-import { evaluateFormula, FormulaRefError, type CompiledFormula, type FormulaHost } from '../formula/evaluate.js';
+import { evaluateFormula, FormulaRefError, type CompiledFormula, type FormulaHost, type FormulaResult } from '../formula/evaluate.js';
 import { columnLetters, formatAddress, parseAddress, type FormulaRef } from '../formula/references.js';
 import { toExcelSerial } from '../format/number-format.js';
 import type { EngineInput } from './api.js';
 import { Decorator } from './decorate.js';
 import { posKey, type AxisNode, type CellPlan, type SheetPlan } from './plan.js';
 import { splitRows } from './tree.js';
+
+/** Functions whose result depends on the formula's own cell. */
+const POSITIONAL = /\b(ROW|ROWS|COLUMN|COLUMNS|CELL|OFFSET|INDIRECT|ADDRESS)\s*\(/i;
 import { Accumulator, aggregate, cellValue, finalValue, groupKey, joinValues } from './values.js';
 
 const BAND_ROWS = 256;
@@ -348,6 +351,25 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
       param: (name) => input.params[name],
     });
 
+  /**
+   * Conditions and link parameters of one output row: every cell of the row resolves references through
+   * the same chain of instances, so a formula they have in common (a row-level condition repeated on every
+   * cell) is evaluated once per row. Formulas that depend on their own cell's position are evaluated per cell.
+   */
+  const rowMemo = new Map<string, FormulaResult>();
+  const rowEval = (c: CellPlan, chain: DInst[], memo: Map<string, FormulaResult>) => {
+    const ev = detailEval(c, chain);
+    return (f: CompiledFormula): FormulaResult => {
+      if (POSITIONAL.test(f.source)) return ev(f);
+      let r = memo.get(f.source);
+      if (r === undefined) {
+        r = ev(f);
+        memo.set(f.source, r);
+      }
+      return r;
+    };
+  };
+
   /** Expands the rows of one top-level unit into output rows. */
   // one row from level j down: every level has one instance of that row; these are reused row after row
   const pool: DInst[] = chainCells.map(() => ({ value: null, rows: [], index: 1, firstRow: 0 }));
@@ -397,6 +419,7 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
 
   function emitRow(chain: DInst[], out: ResolvedRow[]): void {
     const cells: ResolvedCell[] = [];
+    rowMemo.clear();
     for (let n = 0; n < stream.detail.length; n++) {
       const c = stream.detail[n]!;
       const dep = detailDepth[n]!;
@@ -404,7 +427,7 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
       if (dep < k - 1 && inst.firstRow !== emitted) continue;
       if (c.kind === 'empty' && c.styleId === undefined) continue;
       const value = detailValue(c, chain);
-      const cell = makeCell(c, value, c.col - 1, 1, c.colSpan, c.conditions.length > 0 || c.link ? detailEval(c, chain) : undefined, decorator);
+      const cell = makeCell(c, value, c.col - 1, 1, c.colSpan, c.conditions.length > 0 || c.link ? rowEval(c, chain, rowMemo) : undefined, decorator);
       if (dep < k - 1) (inst.pending ??= []).push(cell);
       cells.push(cell);
     }
