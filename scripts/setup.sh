@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # Debian packages: a toolchain to build better-sqlite3 (no prebuilt binary can be fetched here),
-# Chromium for PDF output, Noto CJK fonts for Chinese text and DejaVu for chart labels, poppler-utils (pdftotext) for the tests.
-APT_PACKAGES=(g++ make python3 chromium fonts-noto-cjk fonts-dejavu-core poppler-utils)
+# Chromium for PDF output, Noto CJK fonts for Chinese text and DejaVu for chart labels, poppler-utils (pdftotext)
+# and python3-pymodbus (a real Modbus TCP server) for the tests.
+APT_PACKAGES=(g++ make python3 chromium fonts-noto-cjk fonts-dejavu-core poppler-utils python3-pymodbus)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
