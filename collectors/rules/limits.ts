@@ -1,0 +1,159 @@
+/**
+ * The limits the rules check, per (equipment, parameter): from the trace store's `parameter_spec`
+ * and from the collector config's `rules.limits`, which win.
+ */
+import type { DataSource } from '../../datasources/data-source.js';
+import type { RulesConfig } from '../config.js';
+import type { AlarmRule } from '../types.js';
+
+export type Severity = 'warning' | 'critical';
+
+export interface ParameterLimits {
+  readonly equipment: string;
+  readonly parameter: string;
+  readonly lsl?: number;
+  readonly usl?: number;
+  readonly target?: number;
+  readonly unit?: string;
+  /** Severity of the limit alarms (config; spec limits are critical). */
+  readonly severity: Severity;
+  /** Where the limits came from. */
+  readonly source: 'spec' | 'config' | 'spec+config';
+}
+
+/** Limits keyed by {@link limitKey}. */
+export type LimitTable = ReadonlyMap<string, ParameterLimits>;
+
+export function limitKey(equipment: string, parameter: string): string {
+  return `${equipment}\u0000${parameter}`;
+}
+
+interface SpecRow {
+  equipment: string;
+  route: string;
+  version: number | string;
+  parameter: string;
+  lsl: number | string | null;
+  target: number | string | null;
+  usl: number | string | null;
+  unit: string | null;
+}
+
+/**
+ * The specs that apply to an equipment: those of route steps it serves, found two ways and united:
+ *  - by design: route steps whose `equipment_class` is the equipment's class;
+ *  - by practice: the (route, step) of operations that ran on the equipment (its work order's route).
+ * Of each route code only its highest version among these counts (older versions are superseded).
+ */
+const SPEC_SQL = `
+WITH candidates AS (
+  SELECT e.id AS equipment_id, rs.route_id AS route_id, rs.seq AS step_seq
+  FROM equipment e JOIN route_step rs ON rs.equipment_class = e.equipment_class
+  UNION
+  SELECT DISTINCT o.equipment_id, wo.route_id, o.step_seq
+  FROM operation o JOIN work_order wo ON wo.id = o.work_order_id
+  WHERE o.equipment_id IS NOT NULL AND wo.route_id IS NOT NULL AND o.step_seq IS NOT NULL
+)
+SELECT e.code AS equipment, ro.code AS route, ro.version AS version, ps.parameter AS parameter,
+       ps.lsl AS lsl, ps.target AS target, ps.usl AS usl, ps.unit AS unit
+FROM candidates c
+  JOIN equipment e ON e.id = c.equipment_id
+  JOIN route ro ON ro.id = c.route_id
+  JOIN parameter_spec ps ON ps.route_id = c.route_id AND ps.step_seq = c.step_seq
+ORDER BY e.code, ps.parameter, ro.code, ro.version`;
+
+const num = (v: number | string | null): number | undefined => {
+  if (v === null || v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/**
+ * Per (equipment, parameter) limits from `parameter_spec`. When several specs apply (several routes,
+ * or several steps of one route on the same equipment), the tightest window is taken: the highest LSL
+ * and the lowest USL, since a value outside any applicable spec is out of spec for some product made
+ * there. The target is the mean of the applicable targets, clamped into that window (the window's
+ * midpoint when no spec names a target). A window that ends up empty (LSL > USL: specs that cannot
+ * all be met) is kept as is and alarms on every value — that is a spec problem worth seeing.
+ */
+export async function loadSpecLimits(db: DataSource): Promise<LimitTable> {
+  const rows = await db.query<SpecRow & Record<string, unknown>>(SPEC_SQL);
+  // Highest version per (equipment, parameter, route code).
+  const latest = new Map<string, number>();
+  for (const r of rows) {
+    const k = `${limitKey(r.equipment, r.parameter)}\u0000${r.route}`;
+    latest.set(k, Math.max(latest.get(k) ?? -Infinity, Number(r.version)));
+  }
+  const groups = new Map<string, SpecRow[]>();
+  for (const r of rows) {
+    if (latest.get(`${limitKey(r.equipment, r.parameter)}\u0000${r.route}`) !== Number(r.version)) continue;
+    const k = limitKey(r.equipment, r.parameter);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  const out = new Map<string, ParameterLimits>();
+  for (const [k, g] of groups) {
+    const lsls = g.map((r) => num(r.lsl)).filter((v): v is number => v !== undefined);
+    const usls = g.map((r) => num(r.usl)).filter((v): v is number => v !== undefined);
+    const targets = g.map((r) => num(r.target)).filter((v): v is number => v !== undefined);
+    const lsl = lsls.length ? Math.max(...lsls) : undefined;
+    const usl = usls.length ? Math.min(...usls) : undefined;
+    if (lsl === undefined && usl === undefined) continue;
+    let target = targets.length ? targets.reduce((a, b) => a + b, 0) / targets.length : lsl !== undefined && usl !== undefined ? (lsl + usl) / 2 : undefined;
+    if (target !== undefined && lsl !== undefined) target = Math.max(target, lsl);
+    if (target !== undefined && usl !== undefined) target = Math.min(target, usl);
+    const unit = g.find((r) => r.unit)?.unit ?? undefined;
+    out.set(k, { equipment: g[0]!.equipment, parameter: g[0]!.parameter, lsl, usl, target, unit, severity: 'critical', source: 'spec' });
+  }
+  return out;
+}
+
+/**
+ * Spec limits with the config's `rules.limits` on top: per field, a limit the config gives wins and a
+ * limit it leaves out keeps the spec's value; the config's severity wins. A config entry for a
+ * parameter without a spec stands alone. With `fromSpec: false` only the config counts.
+ */
+export function mergeLimits(spec: LimitTable, rules: Pick<RulesConfig, 'limits' | 'fromSpec'>): LimitTable {
+  const out = new Map<string, ParameterLimits>(rules.fromSpec ? spec : []);
+  for (const c of rules.limits) {
+    const k = limitKey(c.equipment, c.parameter);
+    const s = out.get(k);
+    const lsl = c.lsl ?? s?.lsl;
+    const usl = c.usl ?? s?.usl;
+    let target = s?.target;
+    // A spec target outside the overridden window is meaningless: use the window's midpoint.
+    if (target !== undefined && ((lsl !== undefined && target < lsl) || (usl !== undefined && target > usl))) target = undefined;
+    if (target === undefined && lsl !== undefined && usl !== undefined) target = (lsl + usl) / 2;
+    out.set(k, { equipment: c.equipment, parameter: c.parameter, lsl, usl, target, unit: s?.unit, severity: c.severity, source: s ? 'spec+config' : 'config' });
+  }
+  return out;
+}
+
+/** The limits the engine runs on: the spec's (unless `fromSpec` is false) merged with the config's. */
+export async function loadLimits(db: DataSource | undefined, rules: RulesConfig): Promise<LimitTable> {
+  const spec = rules.fromSpec && db ? await loadSpecLimits(db) : new Map<string, ParameterLimits>();
+  return mergeLimits(spec, rules);
+}
+
+export interface OpenAlarm {
+  readonly rule: AlarmRule;
+  readonly equipment: string;
+  readonly parameter: string;
+}
+
+const RULES: ReadonlySet<string> = new Set<AlarmRule>(['limit_high', 'limit_low', 'spc_nelson_1', 'spc_nelson_2', 'spc_nelson_3', 'spc_nelson_4']);
+
+/**
+ * The rule alarms still open in the `alarm` table (not cleared), for {@link RuleEngine}'s `open`
+ * option: after a restart the engine then clears them when their condition ends instead of raising
+ * them a second time. Alarms of other rules (imported ones) are ignored.
+ */
+export async function loadOpenAlarms(db: DataSource): Promise<OpenAlarm[]> {
+  const rows = await db.query<{ rule: string; equipment: string; parameter: string }>(
+    `SELECT a.rule AS rule, e.code AS equipment, a.parameter AS parameter
+     FROM alarm a JOIN equipment e ON e.id = a.equipment_id
+     WHERE a.cleared_at IS NULL AND a.parameter IS NOT NULL`,
+  );
+  return rows.filter((r) => RULES.has(r.rule)).map((r) => ({ rule: r.rule as AlarmRule, equipment: r.equipment, parameter: r.parameter }));
+}
