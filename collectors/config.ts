@@ -83,6 +83,8 @@ export const opcuaDriverSchema = z.strictObject({
   /** Client certificate and private key (PEM paths) for Sign / SignAndEncrypt; made on first use when absent. */
   certificate: z.string().optional(),
   privateKey: z.string().optional(),
+  /** The client's PKI folder (certificate made on first use, trusted server certificates); default data/pki/opcua. */
+  pkiDir: z.string().optional(),
   username: z.string().optional(),
   password: z.string().optional(),
   publishingInterval: z.number().int().positive().default(1000),
