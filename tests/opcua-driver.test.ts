@@ -108,6 +108,7 @@ describe('OPC UA driver', () => {
     expect(status).toMatchObject({ name: 'opc', type: 'opcua', state: 'connected', reconnects: 0, monitoredItems: 2 });
     expect(status.readings).toBe(readings.length);
     expect(status.lastError).toBeUndefined();
+    expect(server.logins[0]).toEqual({ securityMode: 'None', securityPolicy: 'None' });
     await driver.stop();
     expect(driver.status().state).toBe('stopped');
   });
@@ -161,6 +162,11 @@ describe('OPC UA driver', () => {
     );
     await until('a reading with the configured certificate', () => configured.readings.length > 0, 30_000);
     expect(configured.readings[0]).toMatchObject({ ts: t, value: 30.5 });
+    // The server saw both sessions encrypted, under the user's name.
+    expect(server.logins.filter((l) => l.user === 'operator')).toEqual([
+      { securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', user: 'operator' },
+      { securityMode: 'SignAndEncrypt', securityPolicy: 'Aes128_Sha256_RsaOaep', user: 'operator' },
+    ]);
     expect(fs.existsSync(path.join(dir, 'client-pki-2', 'own', 'certs', 'client_certificate.pem'))).toBe(false);
     await Promise.all([signed.driver.stop(), configured.driver.stop()]);
   }, 40_000);
@@ -189,6 +195,27 @@ describe('OPC UA driver', () => {
     expect(() => new OpcuaDriver(driverConfig({ securityMode: 'SignAndEncrypt', items: [{ nodeId: 'ns=2;s=x', equipment: 'E', parameter: 'p' }] }))).toThrow(/securityPolicy must be/);
     expect(() => new OpcuaDriver(driverConfig({ certificate: 'a.pem', items: [{ nodeId: 'ns=2;s=x', equipment: 'E', parameter: 'p' }] }))).toThrow(/both certificate and privateKey/);
   });
+
+  it('starts before the server is up: retries in the background and subscribes once it is there', async () => {
+    const port = await freePort();
+    const endpoint = `opc.tcp://127.0.0.1:${port}/UA/TraceReport`;
+    const { driver, readings } = await collect(
+      driverConfig({ name: 'early', endpoint, items: [{ browsePath: server.browsePath('MLD-1', 'barrel_temp'), equipment: 'MLD-1', parameter: 'barrel_temp', samplingInterval: 0 }] }),
+    );
+    const waiting = await until('a failed first attempt', () => (driver.status().lastError ? driver.status() : undefined));
+    expect(waiting.state).toBe('starting');
+    expect(waiting.lastError).toContain(endpoint);
+    const late = await startLineServer({ port, pkiDir: path.join(dir, 'server-pki'), tags: TAGS });
+    try {
+      const t = new Date('2026-03-01T11:00:00Z');
+      late.set('MLD-1', 'barrel_temp', 225.5, t);
+      await until('a reading from the late server', () => readings.find((r) => r.ts.getTime() === t.getTime()), 20_000);
+      expect(driver.status()).toMatchObject({ state: 'connected', reconnects: 0, monitoredItems: 1 });
+    } finally {
+      await driver.stop();
+      await late.stop();
+    }
+  }, 30_000);
 
   it('reconnects after the server restarts: the subscription is re-created and every monitored item delivers again', async () => {
     const numeric = TAGS.filter((t) => t.kind === 'number');
@@ -223,6 +250,7 @@ describe('OPC UA driver', () => {
       const status = driver.status();
       expect(status.state).toBe('connected');
       expect(status.reconnects).toBeGreaterThanOrEqual(1);
+      expect(status.lastError).toBeUndefined();
       expect(status.monitoredItems).toBe(numeric.length);
       // Per item: readings keep coming in order after the restart.
       const before = readings.length;

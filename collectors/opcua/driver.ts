@@ -221,6 +221,7 @@ export class OpcuaDriver implements Driver {
       if (err) conn.broken?.(`session repair after reconnection failed: ${err.message}`);
       else {
         this.state = 'connected';
+        this.lastError = this.partialProblems;
         conn.lastActivity = Date.now();
       }
     });

@@ -12,6 +12,7 @@ import {
   OPCUAServer,
   SecurityPolicy,
   StatusCodes,
+  UserNameIdentityToken,
   Variant,
   type UAObject,
   type UAVariable,
@@ -42,6 +43,15 @@ export interface LineServerOptions {
 
 export type Quality = 'good' | 'uncertain' | 'bad';
 
+/** A session the server activated: how the client connected and as whom. */
+export interface LineServerLogin {
+  readonly securityMode: string;
+  /** The policy's short name, e.g. `Basic256Sha256` (`None` without security). */
+  readonly securityPolicy: string;
+  /** The user name, or undefined for an anonymous session. */
+  readonly user?: string;
+}
+
 export interface LineServer {
   /** `opc.tcp://127.0.0.1:<port>/UA/TraceReport` */
   readonly endpoint: string;
@@ -54,6 +64,8 @@ export interface LineServer {
   set(equipment: string, parameter: string, value: number, ts?: Date, quality?: Quality): void;
   /** Sets a string variable (the equipment's running `lot` or `operation`). */
   setText(equipment: string, parameter: string, value: string): void;
+  /** Every session activated since start, in order. */
+  readonly logins: readonly LineServerLogin[];
   stop(): Promise<void>;
 }
 
@@ -120,6 +132,16 @@ export async function startLineServer(opts: LineServerOptions): Promise<LineServ
     else v.setValueFromSource(new Variant({ dataType: DataType.String, value: '' }), StatusCodes.Good);
     variables.set(`${tag.equipment}\u0000${tag.parameter}`, { v, line: tag.line, kind: tag.kind });
   }
+  const logins: LineServerLogin[] = [];
+  server.on('session_activated', (session, token) => {
+    const channel = session.channel;
+    const user = token instanceof UserNameIdentityToken ? (token.userName ?? undefined) : undefined;
+    logins.push({
+      securityMode: channel ? MessageSecurityMode[channel.securityMode] : 'unknown',
+      securityPolicy: channel ? String(channel.securityPolicy).replace(/^.*#/, '') : 'unknown',
+      ...(user !== undefined ? { user } : {}),
+    });
+  });
   await server.start();
   const port = server.endpoints[0]?.port ?? opts.port ?? 0;
   const nsIndex = ns.index;
@@ -129,6 +151,7 @@ export async function startLineServer(opts: LineServerOptions): Promise<LineServ
     return found;
   };
   return {
+    logins,
     endpoint: `opc.tcp://127.0.0.1:${port}/UA/TraceReport`,
     port,
     namespaceIndex: nsIndex,
