@@ -4,13 +4,14 @@
  * username login, a refused login in the status, and a server restart mid-stream.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opcuaDriverSchema, type OpcuaDriverConfig } from '../collectors/config.js';
 import { OpcuaDriver } from '../collectors/opcua/driver.js';
-import { startLineServer, type LineServer, type LineTag } from '../collectors/opcua/line-server.js';
+import { freePort, startLineServer, type LineServer, type LineTag } from '../collectors/opcua/line-server.js';
+import { opcuaDriverSection, simulateOpcua } from '../collectors/simulate/opcua.js';
+import { AttributeIds, OPCUAClient } from 'node-opcua';
 import { quietOpcuaLogs } from '../collectors/opcua/quiet.js';
 import type { Reading } from '../collectors/types.js';
 
@@ -30,17 +31,6 @@ const USERS = { operator: 'correct horse' };
 let dir: string;
 let server: LineServer;
 const drivers: OpcuaDriver[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function driverConfig(over: Partial<Record<keyof OpcuaDriverConfig, unknown>> & { items: unknown[] }): OpcuaDriverConfig {
   return opcuaDriverSchema.parse({ type: 'opcua', name: 'opc', endpoint: server.endpoint, publishingInterval: 50, pkiDir: path.join(dir, 'client-pki'), ...over });
@@ -216,6 +206,40 @@ describe('OPC UA driver', () => {
       await late.stop();
     }
   }, 30_000);
+
+  it('the simulator serves the line: every numeric tag by browse path with the line\'s value at its source timestamp, lot and operation as text', async () => {
+    const sim = await simulateOpcua({ port: 0, lines: ['L1'], rateHz: 10, seed: 'opcua-test', pkiDir: path.join(dir, 'sim-pki') });
+    try {
+      const section = opcuaDriverSection(sim.line, sim.server);
+      const numeric = sim.line.tags().filter((t) => t.kind === 'number');
+      expect(section.items).toHaveLength(numeric.length);
+      const { driver, readings } = await collect({ ...section, publishingInterval: 100, pkiDir: path.join(dir, 'client-pki') });
+      await until('two readings from every tag', () => numeric.every((t) => of(readings, t.equipment, t.parameter).length >= 2), 20_000);
+      for (const r of readings) expect(r.value).toBe(sim.line.value(r.equipment, r.parameter, r.ts));
+      expect(readings.every((r) => r.ts.getTime() % 100 === 0)).toBe(true);
+      await driver.stop();
+
+      const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 } });
+      await client.connect(sim.endpoint);
+      try {
+        const session = await client.createSession();
+        const machine = sim.line.state(new Date())[0]!;
+        const before = sim.line.state(sim.updatedAt).find((s) => s.equipment === machine.equipment)!;
+        const [lot, operation] = await session.read([
+          { nodeId: sim.server.nodeId(machine.equipment, 'lot'), attributeId: AttributeIds.Value },
+          { nodeId: sim.server.nodeId(machine.equipment, 'operation'), attributeId: AttributeIds.Value },
+        ]);
+        const after = sim.line.state(sim.updatedAt).find((s) => s.equipment === machine.equipment)!;
+        expect([before.lot, after.lot]).toContain(lot!.value.value);
+        expect(operation!.value.value).toBe(after.operation);
+        await session.close();
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await sim.stop();
+    }
+  }, 40_000);
 
   it('reconnects after the server restarts: the subscription is re-created and every monitored item delivers again', async () => {
     const numeric = TAGS.filter((t) => t.kind === 'number');

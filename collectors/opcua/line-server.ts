@@ -4,6 +4,7 @@
  * equipment. Values are pushed with `set` (value, source timestamp, quality); the simulator drives it
  * from the line's signal generator, tests drive it directly.
  */
+import net from 'node:net';
 import path from 'node:path';
 import {
   DataType,
@@ -75,7 +76,20 @@ const STATUS: Record<Quality, (typeof StatusCodes)['Good']> = {
   bad: StatusCodes.BadSensorFailure,
 };
 
+/** A free TCP port on 127.0.0.1 (node-opcua needs the port before it listens, to name its endpoints). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startLineServer(opts: LineServerOptions): Promise<LineServer> {
+  const port = opts.port ? opts.port : await freePort();
   const users = opts.users ?? {};
   const hasUsers = Object.keys(users).length > 0;
   const serverCertificateManager = new OPCUACertificateManager({
@@ -89,7 +103,7 @@ export async function startLineServer(opts: LineServerOptions): Promise<LineServ
     disableFileWatchers: true,
   });
   const server = new OPCUAServer({
-    port: opts.port ?? 0,
+    port,
     hostname: '127.0.0.1',
     resourcePath: '/UA/TraceReport',
     buildInfo: { productName: 'TraceReport line simulator', manufacturerName: 'TraceReport', softwareVersion: '1' },
@@ -143,7 +157,6 @@ export async function startLineServer(opts: LineServerOptions): Promise<LineServ
     });
   });
   await server.start();
-  const port = server.endpoints[0]?.port ?? opts.port ?? 0;
   const nsIndex = ns.index;
   const find = (equipment: string, parameter: string, kind: LineTag['kind']) => {
     const found = variables.get(`${equipment}\u0000${parameter}`);
