@@ -4,9 +4,12 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { register as registerSimulateModbus } from '../cli/simulate-modbus.js';
 import { modbusDriverSchema } from '../collectors/config.js';
 import { ModbusDriver, type ModbusDriverStatus } from '../collectors/modbus/driver.js';
+import { simulateModbus, type ModbusSimulator } from '../collectors/simulate/modbus.js';
 import type { Reading } from '../collectors/types.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -21,6 +24,7 @@ interface PyServer {
 }
 
 const servers = new Set<PyServer>();
+const simulators = new Set<ModbusSimulator>();
 const drivers = new Set<ModbusDriver>();
 
 async function startServer(port = 0, size = 200): Promise<PyServer> {
@@ -90,6 +94,8 @@ afterEach(async () => {
   for (const d of drivers) await d.stop();
   drivers.clear();
   for (const s of [...servers]) await s.kill();
+  for (const s of simulators) await s.stop();
+  simulators.clear();
 });
 
 describe('Modbus TCP driver against pymodbus', () => {
@@ -260,5 +266,73 @@ describe('Modbus TCP driver against pymodbus', () => {
     ]);
     await expect(driver.start(() => {})).rejects.toThrow(/drivers\.plc1\.registers\[1\]: a coil is one bit/);
     expect(driver.status().state).toBe('stopped');
+  });
+});
+
+describe('Modbus line simulator', () => {
+  it('serves the simulated line: the driver reads it through the simulator\'s own register map', async () => {
+    // An excursion on its plateau now (it ramps over its first and last 10 %).
+    const sim = await simulateModbus({ port: 0, seed: 'modbus-test', lines: ['L1'], excursion: { at: new Date(Date.now() - 10_000), durationMs: 60_000 } });
+    simulators.add(sim);
+    const { map, line } = sim;
+    const ex = line.excursion!;
+    const exIndex = map.driver.registers.findIndex((r) => r.equipment === ex.equipment && r.parameter === ex.parameter);
+    expect(exIndex).toBeGreaterThanOrEqual(0);
+    const config = modbusDriverSchema.parse({
+      ...map.driver,
+      pollMs: 200,
+      registers: [
+        ...map.driver.registers,
+        { ...map.holding[exIndex], parameter: `${ex.parameter}_x10` },
+        map.coils[exIndex],
+      ],
+    });
+    const driver = new ModbusDriver(config);
+    drivers.add(driver);
+    const got = await run(driver);
+    const names = config.registers.map((r) => r.parameter);
+    await until('a reading of every tag', () => config.registers.every((r) => got.some((g) => g.equipment === r.equipment && g.parameter === r.parameter)), driver);
+    expect(driver.status()).toMatchObject({ failedReads: 0, requestsPerPoll: 3 });
+
+    // Each float32 reading is the line's value at the update instant the poll saw (the latest, or one or two before it).
+    const period = line.periodMs;
+    for (const r of got.filter((g) => !g.parameter.endsWith('_x10') && !g.parameter.endsWith('_out_of_spec'))) {
+      const tick = Math.floor(r.ts.getTime() / period) * period;
+      const candidates = [0, 1, 2].map((k) => Math.fround(line.value(r.equipment, r.parameter, new Date(tick - k * period))!));
+      expect(candidates, `${r.equipment}/${r.parameter} at ${r.ts.toISOString()}`).toContain(r.value);
+    }
+    const pressure = got.find((g) => g.equipment === ex.equipment && g.parameter === ex.parameter)!;
+    expect(pressure.value).toBeGreaterThan(ex.usl);
+    const x10 = got.find((g) => g.parameter === `${ex.parameter}_x10`)!;
+    expect(Math.abs(x10.value - pressure.value)).toBeLessThan(10); // int16 ×10 of a value a poll apart at most
+    expect(got.find((g) => g.parameter === `${ex.parameter}_out_of_spec`)!.value).toBe(1);
+    // Units come with the map.
+    expect(pressure.unit).toBe('bar');
+    expect(names.length).toBe(map.driver.registers.length + 2);
+  });
+
+  it('simulate modbus --map prints the register map with a driver section a collector config accepts', async () => {
+    const simulate = new Command('simulate').exitOverride();
+    registerSimulateModbus(simulate);
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      await simulate.parseAsync(['modbus', '--map', '--port', '5999', '--lines', 'L2', '--seed', 's'], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+    }
+    const map = JSON.parse(out) as { driver: unknown; holding: unknown[]; coils: unknown[] };
+    const driver = modbusDriverSchema.parse(map.driver);
+    // The holding and coil entries are register entries too.
+    modbusDriverSchema.parse({ ...driver, registers: [...map.holding, ...map.coils] });
+    expect(driver).toMatchObject({ type: 'modbus', host: '127.0.0.1', port: 5999 });
+    expect(driver.registers.length).toBeGreaterThan(5);
+    expect(driver.registers.every((r) => r.equipment.includes('-L2-'))).toBe(true);
+    expect(driver.registers.map((r) => r.address)).toEqual(driver.registers.map((_, i) => 2 * i));
+    expect(map.holding).toHaveLength(driver.registers.length);
+    expect(map.coils).toHaveLength(driver.registers.length);
   });
 });
