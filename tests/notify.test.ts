@@ -215,16 +215,16 @@ describe('webhooks', () => {
       { warn: (m) => warnings.push(m), queueSize: 10 },
     );
     for (let i = 0; i < 1000; i++) n.notify({ ...RAISE, value: i });
-    // The first change is in flight; of the rest only the newest 9 wait.
-    expect(channel(n, 0)).toMatchObject({ queued: 10, dropped: 990, sent: 0 });
+    // The first change is in flight; of the rest only the newest 10 wait.
+    expect(channel(n, 0)).toMatchObject({ queued: 11, dropped: 989, sent: 0 });
     expect(warnings.filter((w) => w.startsWith('notify hang: queue full'))).toHaveLength(10); // the first drop and every 100th
     await n.close(300);
     expect(channel(n, 0)).toMatchObject({ queued: 0, sent: 0, failed: 1, dropped: 999 });
-    // The other channel is independent: it delivered the first change and the newest 9.
-    expect(channel(n, 1)).toMatchObject({ sent: 10, dropped: 990, failed: 0 });
-    const values = byPath('/hook').slice(-10).map((r) => (r.body as { value: number }).value);
-    expect(values).toEqual([0, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
-    expect(warnings.some((w) => w.includes('closed with 9 alarm change(s) not delivered'))).toBe(true);
+    // The other channel is independent: it delivered the first change and the newest 10.
+    expect(channel(n, 1)).toMatchObject({ sent: 11, dropped: 989, failed: 0 });
+    const values = byPath('/hook').slice(-11).map((r) => (r.body as { value: number }).value);
+    expect(values).toEqual([0, 990, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
+    expect(warnings.some((w) => w.includes('notify hang: closed with 10 alarm change(s) not delivered'))).toBe(true);
     // After close, notify is ignored and still does not throw.
     n.notify(RAISE);
     expect(channel(n, 1).queued).toBe(0);

@@ -9,7 +9,7 @@ import type { AlarmChange } from '../types.js';
 import { createSender, SendError, type Sender } from './channels.js';
 
 export interface NotifierOptions {
-  /** Changes a channel may hold waiting; beyond, the oldest is dropped. Default 1000. */
+  /** Changes a channel may hold waiting, besides the one being sent; beyond, the oldest waiting is dropped. Default 1000. */
   queueSize?: number;
   /** Milliseconds one send attempt may take. Default 10 000. */
   timeoutMs?: number;
@@ -67,9 +67,10 @@ class Channel {
   ) {}
 
   push(change: AlarmChange): void {
-    if (this.queue.length >= this.opts.queueSize) {
-      // Keep the head when it is being sent; drop the oldest waiting one.
-      this.queue.splice(this.sending ? 1 : 0, 1);
+    const inFlight = this.sending ? 1 : 0;
+    if (this.queue.length - inFlight >= this.opts.queueSize) {
+      // Drop the oldest waiting change (never the one being sent).
+      this.queue.splice(inFlight, 1);
       this.dropped++;
       if (this.dropped === 1 || this.dropped % 100 === 0) {
         this.opts.warn(`notify ${this.config.name}: queue full (${this.opts.queueSize}); dropped the oldest alarm change (${this.dropped} dropped so far)`);
