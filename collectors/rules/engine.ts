@@ -6,6 +6,15 @@
  * the readings in order. State is per (equipment, parameter) with limits (readings of other keys are
  * ignored, so memory is bounded by the limit table) and constant in size per key.
  *
+ * SPC alarms (warning severity; rules as in spc.ts `NelsonRuns`) are judged once per completed
+ * subgroup, from the first subgroup after the history baseline (or at once with spec limits). Each
+ * rule raises when its pattern holds at the latest X̄ and clears at the first subgroup where it no
+ * longer does: rule 1 when a mean is back within the control limits; rules 2–4 when the run is
+ * broken (a mean on the other side or on the center; a step against the trend or an equal mean; two
+ * steps the same way). A later run raises again. No chart exists when the baseline has no spread
+ * (R̄ = 0); an X̄ chart only (R beyond D3·R̄..D4·R̄ is reported in the limits, not alarmed: there is
+ * no rule kind for it).
+ *
  * Per key, a reading whose time is not after the key's last reading is ignored (a redelivered or
  * late value: the store keeps one sample per (equipment, parameter, ts), the rules see the same
  * series); so are non-finite values and `bad` quality.
