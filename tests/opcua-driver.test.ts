@@ -11,7 +11,7 @@ import { opcuaDriverSchema, type OpcuaDriverConfig } from '../collectors/config.
 import { OpcuaDriver } from '../collectors/opcua/driver.js';
 import { freePort, startLineServer, type LineServer, type LineTag } from '../collectors/opcua/line-server.js';
 import { opcuaDriverSection, simulateOpcua } from '../collectors/simulate/opcua.js';
-import { AttributeIds, OPCUAClient } from 'node-opcua';
+import { AttributeIds, OPCUACertificateManager, OPCUAClient } from 'node-opcua';
 import { quietOpcuaLogs } from '../collectors/opcua/quiet.js';
 import type { Reading } from '../collectors/types.js';
 
@@ -219,7 +219,11 @@ describe('OPC UA driver', () => {
       expect(readings.every((r) => r.ts.getTime() % 100 === 0)).toBe(true);
       await driver.stop();
 
-      const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 } });
+      const client = OPCUAClient.create({
+        endpointMustExist: false,
+        connectionStrategy: { maxRetry: 0 },
+        clientCertificateManager: new OPCUACertificateManager({ rootFolder: path.join(dir, 'reader-pki'), disableFileWatchers: true }),
+      });
       await client.connect(sim.endpoint);
       try {
         const session = await client.createSession();
