@@ -6,6 +6,8 @@ import { register as ingest } from './ingest.js';
 import { register as trace } from './trace.js';
 import { register as demo } from './demo.js';
 import { register as render } from './render.js';
+import { register as collect } from './collect.js';
+import { register as simulate } from './simulate.js';
 import { reportError } from './common.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,6 +23,6 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [migrate, ingest, trace, demo, render]) register(program);
+for (const register of [migrate, ingest, trace, demo, render, simulate, collect]) register(program);
 
 program.parseAsync(process.argv).catch(reportError);
