@@ -19,6 +19,7 @@ export interface ModbusDriverOptions {
   readonly backoffMaxMs?: number;
 }
 
+/** DriverStatus plus poll counters. `reconnects` counts connection attempts after the first one. */
 export interface ModbusDriverStatus extends DriverStatus {
   readonly type: 'modbus';
   /** Poll cycles run since start. */
@@ -56,9 +57,8 @@ export class ModbusDriver implements Driver {
   private state: DriverStatus['state'] = 'stopped';
   private stopped = true;
   private socket: net.Socket | undefined;
-  private client: TcpClient | undefined;
+  /** Failed attempts in a row; reset by a successful read (a device that accepts and drops still backs off). */
   private attempt = 0;
-  private everConnected = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
@@ -128,7 +128,6 @@ export class ModbusDriver implements Driver {
       const socket = new net.Socket();
       const client = new Modbus.client.TCP(socket, this.config.unitId, this.config.timeoutMs);
       this.socket = socket;
-      this.client = client;
       const connectTimer = setTimeout(() => {
         this.lastError = `connecting to ${this.peer} timed out after ${this.config.timeoutMs} ms`;
         socket.destroy();
@@ -138,8 +137,6 @@ export class ModbusDriver implements Driver {
         if (this.stopped) return socket.destroy();
         socket.setKeepAlive(true, 10_000);
         socket.setNoDelay(true);
-        this.attempt = 0;
-        this.everConnected = true;
         this.state = 'connected';
         this.polling = this.pollLoop(socket, client);
         resolve();
@@ -149,10 +146,7 @@ export class ModbusDriver implements Driver {
       });
       socket.once('close', () => {
         clearTimeout(connectTimer);
-        if (this.socket === socket) {
-          this.socket = undefined;
-          this.client = undefined;
-        }
+        if (this.socket === socket) this.socket = undefined;
         clearTimeout(this.pollTimer);
         this.wake?.();
         if (!this.stopped) this.scheduleReconnect();
@@ -163,7 +157,7 @@ export class ModbusDriver implements Driver {
   }
 
   private scheduleReconnect(): void {
-    if (this.state !== 'starting' || this.everConnected) this.state = 'reconnecting';
+    this.state = 'reconnecting';
     const delay = Math.min(this.backoffMaxMs, this.backoffMinMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;
     clearTimeout(this.reconnectTimer);
@@ -217,6 +211,7 @@ export class ModbusDriver implements Driver {
         payload = response.body.valuesAsBuffer;
         const expected = block.area === 'coil' ? Math.ceil(block.count / 8) : block.count * 2;
         if (payload.length < expected) throw new Error(`the answer held ${payload.length} bytes instead of ${expected}`);
+        this.attempt = 0;
       } catch (e) {
         const { kind, message } = describe(e);
         this.failedReads++;
