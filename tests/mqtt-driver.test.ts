@@ -154,6 +154,22 @@ describe('mqtt driver: mapping (local Mosquitto)', () => {
     expect(logs.at(-1)).toMatch(/5 more bad payload\(s\) ignored since the last warning \(6 in all\)/);
   });
 
+  it('ignores a retained value without a time of its own, keeps a retained one with its time', async () => {
+    const p = `trtest/${uid()}`;
+    const pub = await publisher();
+    await pub.publishAsync(`${p}/EXT-L1-01/melt_temp`, '215', { qos: 1, retain: true });
+    await pub.publishAsync(`${p}/EXT-L1-01/melt_pressure`, '{"ts":"2026-03-01T08:00:00Z","value":101}', { qos: 1, retain: true });
+    try {
+      const { driver, readings } = await started(config({ tags: [{ topic: `${p}/+/+`, equipment: '{1}', parameter: '{2}' }] }));
+      await pub.publishAsync(`${p}/END/marker`, '{"ts":"2026-03-01T08:00:01Z","value":1}', { qos: 1 });
+      await waitFor('the marker', () => readings.some((r) => r.equipment === 'END'));
+      expect(readings.map((r) => `${r.parameter}=${r.value}`)).toEqual(['melt_pressure=101', 'marker=1']);
+      expect(driver.status().staleRetained).toBe(1);
+    } finally {
+      for (const t of ['melt_temp', 'melt_pressure']) await pub.publishAsync(`${p}/EXT-L1-01/${t}`, '', { qos: 1, retain: true });
+    }
+  });
+
   it('rejects a placeholder without a wildcard level and an unreadable TLS file, naming the tag', async () => {
     expect(() => new MqttDriver(config({ tags: [{ topic: 'a/+', equipment: '{1}', parameter: '{2}' }] }))).toThrow(
       /tags\[0\]\.parameter "\{2\}" uses \{2\} but topic "a\/\+" has 1 wildcard level/,
@@ -255,6 +271,56 @@ describe('mqtt driver: broker restarted mid-stream', () => {
   afterAll(async () => {
     for (const b of brokers) await b.stop(), b.remove();
   });
+
+  it('starts while the broker is down (retrying with backoff) and collects once it comes up', async () => {
+    const broker = new Broker(await freePort());
+    brokers.push(broker);
+    const p = `trtest/${uid()}`;
+    const readings: Reading[] = [];
+    const driver = new MqttDriver(config({ url: broker.url, clientId: `trtest-collector-${uid()}`, tags: [{ topic: `${p}/+/+`, equipment: '{1}', parameter: '{2}' }] }), {
+      log: () => {},
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+    });
+    running.push(driver);
+    await driver.start((rs) => readings.push(...rs));
+    expect(driver.status().state).toBe('reconnecting');
+    expect(driver.status().lastError).toMatch(/ECONNREFUSED/);
+    await waitFor('two failed reconnects', () => driver.status().reconnects >= 2);
+    await broker.start();
+    await waitFor('connected', () => driver.status().state === 'connected');
+    const pub = await publisher(broker.url);
+    await pub.publishAsync(`${p}/MIX-L1-01/mix_temp`, '{"ts":"2026-03-01T08:00:00Z","value":70}', { qos: 1 });
+    await waitFor('the reading', () => readings.length >= 1);
+    expect(readings).toEqual([{ equipment: 'MIX-L1-01', parameter: 'mix_temp', ts: new Date('2026-03-01T08:00:00Z'), value: 70 }]);
+    expect(driver.status().lastError).toBeUndefined();
+  }, 30_000);
+
+  it('a message the pipeline refuses is not acknowledged: the broker delivers it again after the reconnect', async () => {
+    const broker = new Broker(await freePort());
+    brokers.push(broker);
+    await broker.start();
+    const p = `trtest/${uid()}`;
+    const readings: Reading[] = [];
+    const logs: string[] = [];
+    let refuse = 2;
+    const driver = new MqttDriver(config({ url: broker.url, clientId: `trtest-collector-${uid()}`, tags: [{ topic: `${p}/+/+`, equipment: '{1}', parameter: '{2}' }] }), {
+      log: (l) => logs.push(l),
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+    });
+    running.push(driver);
+    await driver.start((rs) => {
+      if (refuse-- > 0) throw new Error('journal full');
+      readings.push(...rs);
+    });
+    const pub = await publisher(broker.url);
+    for (let i = 0; i < 5; i++) await pub.publishAsync(`${p}/EXT-L1-01/melt_pressure`, JSON.stringify({ ts: new Date(Date.UTC(2026, 2, 1, 8, 0, i)).toISOString(), value: i }), { qos: 1 });
+    await waitFor('5 distinct readings', () => new Set(readings.map((r) => r.value)).size >= 5);
+    expect([...new Set(readings.map((r) => r.value))].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(driver.status().reconnects).toBeGreaterThanOrEqual(2);
+    expect(logs.some((l) => /the pipeline refused readings \(journal full\)/.test(l))).toBe(true);
+  }, 30_000);
 
   it('N samples published at a steady rate across a broker restart arrive as exactly N distinct readings', async () => {
     const broker = new Broker(await freePort());

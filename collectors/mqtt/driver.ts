@@ -5,6 +5,7 @@
  * deadband) and hands them to the sink. A message is acknowledged only after the sink took its readings;
  * if the sink throws, the connection is dropped unacknowledged and the broker delivers it again.
  * Reconnects with exponential backoff. Bad payloads are counted and logged (rate-limited), never fatal.
+ * A retained message without a time of its own is ignored: it is an old value, not a new sample.
  */
 import fs from 'node:fs';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
@@ -32,6 +33,8 @@ export interface MqttDriverStatus extends DriverStatus {
   readonly unmatched: number;
   /** Readings dropped by a deadband. */
   readonly suppressed: number;
+  /** Retained messages without a time of their own, ignored (a stale value must not be stamped as new). */
+  readonly staleRetained: number;
 }
 
 type Tag = MqttDriverConfig['tags'][number];
@@ -60,6 +63,7 @@ export class MqttDriver implements Driver {
   private badPayloads = 0;
   private unmatched = 0;
   private suppressed = 0;
+  private staleRetained = 0;
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -167,6 +171,7 @@ export class MqttDriver implements Driver {
       badPayloads: this.badPayloads,
       unmatched: this.unmatched,
       suppressed: this.suppressed,
+      staleRetained: this.staleRetained,
     };
   }
 
@@ -259,6 +264,10 @@ export class MqttDriver implements Driver {
       const parsed = parsePayload(packet.payload as Buffer, { ...(tag.path !== undefined ? { path: tag.path } : {}), ...(tag.tsPath !== undefined ? { tsPath: tag.tsPath } : {}) }, receivedAt);
       if (!parsed.ok) {
         this.badPayload(packet.topic, parsed.reason);
+        continue;
+      }
+      if (packet.retain && parsed.stamped === 'receipt') {
+        this.staleRetained++;
         continue;
       }
       const value = scaled(parsed.value, tag);

@@ -20,7 +20,7 @@ describe('mqtt payloads', () => {
       expect(r.ok).toBe(false);
       return;
     }
-    expect(r).toEqual({ ok: true, value, ts: new Date(ts) });
+    expect(r).toEqual({ ok: true, value, ts: new Date(ts), stamped: ts === RECEIVED.toISOString() ? 'receipt' : 'payload' });
   });
 
   it.each<{ payload: string; spec?: PayloadSpec; reason: RegExp }>([

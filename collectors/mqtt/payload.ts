@@ -10,7 +10,8 @@ export interface PayloadSpec {
   readonly tsPath?: string;
 }
 
-export type Parsed = { ok: true; value: number; ts: Date } | { ok: false; reason: string };
+/** `stamped`: whether the time came from the payload or is the time of receipt. */
+export type Parsed = { ok: true; value: number; ts: Date; stamped: 'payload' | 'receipt' } | { ok: false; reason: string };
 
 /** Follows a dotted path through objects and arrays. */
 export function atPath(root: unknown, path: string): unknown {
@@ -46,7 +47,7 @@ const BARE_NUMBER = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 /** Parses one payload; `receivedAt` stamps values that carry no time. Never throws. */
 export function parsePayload(payload: Buffer | string, spec: PayloadSpec, receivedAt: Date): Parsed {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
-  if (spec.path === undefined && spec.tsPath === undefined && BARE_NUMBER.test(text)) return { ok: true, value: Number(text), ts: receivedAt };
+  if (spec.path === undefined && spec.tsPath === undefined && BARE_NUMBER.test(text)) return { ok: true, value: Number(text), ts: receivedAt, stamped: 'receipt' };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -66,14 +67,16 @@ export function parsePayload(payload: Buffer | string, spec: PayloadSpec, receiv
   const value = numberOf(raw);
   if (value === undefined) return { ok: false, reason: `value ${JSON.stringify(raw)?.slice(0, 40)} is not a number` };
   let ts = receivedAt;
+  let stamped: 'payload' | 'receipt' = 'receipt';
   const tsPath = spec.tsPath ?? 'ts';
   const rawTs = json !== null && typeof json === 'object' ? atPath(json, tsPath) : undefined;
   if (rawTs !== undefined && rawTs !== null) {
     const t = timeOf(rawTs);
     if (!t) return { ok: false, reason: `time ${JSON.stringify(rawTs).slice(0, 40)} at "${tsPath}" is not ISO text or epoch ms` };
     ts = t;
+    stamped = 'payload';
   } else if (spec.tsPath !== undefined) {
     return { ok: false, reason: `no time at path "${spec.tsPath}"` };
   }
-  return { ok: true, value, ts };
+  return { ok: true, value, ts, stamped };
 }
