@@ -3,6 +3,7 @@
  * whose register contents the test sets, typed values laid out by pymodbus's own payload builder.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import net from 'node:net';
 import readline from 'node:readline';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -128,6 +129,17 @@ describe('Modbus TCP driver against pymodbus', () => {
     for (const [parameter, value] of expected) expect([parameter, latest(got, parameter)!.value]).toEqual([parameter, value]);
     const status = driver.status();
     expect(status).toMatchObject({ name: 'plc1', type: 'modbus', state: 'connected', requestsPerPoll: 2, failedReads: 0, reconnects: 0 });
+  });
+
+  it('splits a long register range into requests of at most 125 registers and reads every value right', async () => {
+    const server = await startServer(0, 300);
+    const tags = Array.from({ length: 130 }, (_, i) => ({ area: 'holding', address: 2 * i, type: 'float32', wordOrder: 'little', equipment: 'PLC-1', parameter: `t${i}` }));
+    for (let i = 0; i < 130; i++) await server.set({ area: 'holding', address: 2 * i, type: 'float32', value: i * 1.25 - 40, wordOrder: 'little' });
+    const driver = driverFor(server.port, tags);
+    const got = await run(driver);
+    await until('every tag', () => tags.every((t) => latest(got, t.parameter)), driver);
+    expect(tags.map((t) => [t.parameter, latest(got, t.parameter)!.value])).toEqual(tags.map((t, i) => [t.parameter, i * 1.25 - 40]));
+    expect(driver.status()).toMatchObject({ requestsPerPoll: 3, failedReads: 0 }); // 260 registers: 124 + 124 + 12
   });
 
   it('reads coils and bool registers as 0 and 1', async () => {
@@ -257,6 +269,27 @@ describe('Modbus TCP driver against pymodbus', () => {
     const n = got.length;
     await new Promise((r) => setTimeout(r, 300));
     expect(got.length).toBe(n);
+  });
+
+  it('backs off and keeps trying against a device that accepts connections and drops them', async () => {
+    const sockets = new Set<net.Socket>();
+    const dropper = net.createServer((s) => {
+      sockets.add(s);
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    try {
+      const driver = driverFor((dropper.address() as net.AddressInfo).port, [{ area: 'holding', address: 0, equipment: 'PLC-1', parameter: 'x' }]);
+      const got = await run(driver);
+      await until('three more attempts', () => driver.status().reconnects >= 3, driver);
+      expect(sockets.size).toBeGreaterThanOrEqual(3);
+      expect(got).toEqual([]);
+      expect(['connected', 'reconnecting']).toContain(driver.status().state);
+      expect(driver.status().lastError).toMatch(/127\.0\.0\.1:\d+/);
+    } finally {
+      for (const d of drivers) await d.stop();
+      await new Promise((resolve) => dropper.close(resolve));
+    }
   });
 
   it('rejects a tag that cannot be read, naming it, before connecting', async () => {
