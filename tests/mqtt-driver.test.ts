@@ -2,14 +2,14 @@
  * The MQTT driver against real brokers: the local Mosquitto (127.0.0.1:1883) for mapping and persistent
  * sessions, and a Mosquitto child process of our own for a broker restart in the middle of a stream.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mqttDriverSchema, type MqttDriverConfig } from '../collectors/config.js';
 import { MqttDriver } from '../collectors/mqtt/driver.js';
 import type { Reading } from '../collectors/types.js';
@@ -232,16 +232,21 @@ async function portOpen(port: number): Promise<boolean> {
 class Broker {
   private child: ChildProcess | undefined;
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trmqtt-'));
-  constructor(readonly port: number) {
+  /** `security`: config lines after the listener (default: anonymous access). */
+  constructor(
+    readonly port: number,
+    security: (dir: string) => string[] = () => ['allow_anonymous true'],
+    private readonly scheme = 'mqtt',
+  ) {
     // Mosquitto started as root drops to its own user: it must be able to write its persistence file here.
     fs.chmodSync(this.dir, 0o777);
     fs.writeFileSync(
       path.join(this.dir, 'mosquitto.conf'),
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${this.dir}/`, 'max_queued_messages 100000', 'log_dest none', ''].join('\n'),
+      [`listener ${port} 127.0.0.1`, ...security(this.dir), 'persistence true', `persistence_location ${this.dir}/`, 'max_queued_messages 100000', 'log_dest none', ''].join('\n'),
     );
   }
   get url() {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
     this.child = spawn('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: 'ignore' });
@@ -370,4 +375,63 @@ describe('mqtt driver: broker restarted mid-stream', () => {
     expect(s.state).toBe('connected');
     console.log(`broker restart: ${N} published, ${readings.length} delivered (${readings.length - N} duplicates), ${s.reconnects} reconnect(s)`);
   }, 60_000);
+});
+
+// ------------------------------------------------------------------ TLS with client certificates and a password
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl into `dir`. */
+function makeCertificates(dir: string): void {
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=trtest-ca');
+  for (const [name, ext] of [['server', ['-extfile', 'san.ext']], ['client', []]] as const) {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=trtest-${name}`);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
+  }
+  execFileSync('mosquitto_passwd', ['-b', '-c', path.join(dir, 'passwd'), 'line', 's3cret'], { stdio: 'ignore' });
+  for (const f of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, f), 0o644);
+}
+
+describe('mqtt driver: TLS with client certificates and credentials', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = new Broker(
+      await freePort(),
+      (dir) => {
+        makeCertificates(dir);
+        return [`cafile ${dir}/ca.pem`, `certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`, 'require_certificate true', 'allow_anonymous false', `password_file ${dir}/passwd`];
+      },
+      'mqtts',
+    );
+    await broker.start();
+  }, 30_000);
+  afterAll(async () => {
+    await broker.stop();
+    broker.remove();
+  });
+  const tls = () => ({ ca: path.join(broker.dir, 'ca.pem'), cert: path.join(broker.dir, 'client.pem'), key: path.join(broker.dir, 'client.key') });
+
+  it('connects with the CA, a client certificate, user and password, and collects', async () => {
+    const p = `trtest/${uid()}`;
+    const { readings } = await started(
+      config({ url: broker.url, username: 'line', password: 's3cret', tls: tls(), tags: [{ topic: `${p}/+/+`, equipment: '{1}', parameter: '{2}' }] }),
+    );
+    const files = tls();
+    const pub = await publisher(broker.url, { username: 'line', password: 's3cret', ca: fs.readFileSync(files.ca), cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) });
+    await pub.publishAsync(`${p}/EXT-L1-01/melt_temp`, '{"ts":"2026-03-01T08:00:00Z","value":215}', { qos: 1 });
+    await waitFor('the reading', () => readings.length >= 1);
+    expect(readings).toEqual([{ equipment: 'EXT-L1-01', parameter: 'melt_temp', ts: new Date('2026-03-01T08:00:00Z'), value: 215 }]);
+  });
+
+  it.each([
+    { what: 'a wrong password', cfg: () => ({ username: 'line', password: 'wrong', tls: tls() }), error: /Not authorized|Bad User Name or Password/i },
+    { what: 'an unknown CA', cfg: () => ({ username: 'line', password: 's3cret', tls: { cert: tls().cert, key: tls().key } }), error: /self[- ]signed|unable to (get|verify)/i },
+  ])('with $what: keeps retrying and says why', async ({ cfg, error }) => {
+    const driver = new MqttDriver(config({ url: broker.url, ...cfg(), tags: [{ topic: 'x/+', equipment: '{1}', parameter: 'p' }] }), { log: () => {}, reconnectMinMs: 100, reconnectMaxMs: 400 });
+    running.push(driver);
+    await driver.start(() => {});
+    await waitFor('a reconnect', () => driver.status().reconnects >= 1);
+    expect(driver.status().state).not.toBe('connected');
+    expect(driver.status().lastError).toMatch(error);
+  });
 });
