@@ -63,9 +63,9 @@ async function startServer(port = 0, size = 200): Promise<PyServer> {
   return server;
 }
 
-function driverFor(port: number, registers: unknown[], extra: Record<string, unknown> = {}): ModbusDriver {
+function driverFor(port: number, registers: unknown[], extra: Record<string, unknown> = {}, log?: (m: string) => void): ModbusDriver {
   const config = modbusDriverSchema.parse({ type: 'modbus', name: 'plc1', host: '127.0.0.1', port, pollMs: 100, timeoutMs: 1000, registers, ...extra });
-  const driver = new ModbusDriver(config, { backoffMinMs: 100, backoffMaxMs: 400 });
+  const driver = new ModbusDriver(config, { backoffMinMs: 100, backoffMaxMs: 400, ...(log ? { log } : {}) });
   drivers.add(driver);
   return driver;
 }
@@ -189,7 +189,8 @@ describe('Modbus TCP driver against pymodbus', () => {
   it('reconnects after the server is killed and restarted, and readings resume', async () => {
     const server = await startServer();
     await server.set({ area: 'input', address: 3, type: 'float32', value: 1.5 });
-    const driver = driverFor(server.port, [{ area: 'input', address: 3, type: 'float32', equipment: 'MIX-1', parameter: 'speed' }]);
+    const logged: string[] = [];
+    const driver = driverFor(server.port, [{ area: 'input', address: 3, type: 'float32', equipment: 'MIX-1', parameter: 'speed' }], {}, (m) => logged.push(m));
     const got = await run(driver);
     await until('a reading', () => latest(got, 'speed')?.value === 1.5, driver);
 
@@ -208,6 +209,12 @@ describe('Modbus TCP driver against pymodbus', () => {
     expect(status.state).toBe('connected');
     expect(status.reconnects).toBeGreaterThanOrEqual(2);
     expect(status.lastError).toMatch(/127\.0\.0\.1:\d+/);
+    // One line per connection change, not one per failed attempt.
+    expect(logged.map((m) => m.replace(/:\d+ /g, ':PORT ').replace(/ \(.*\)/, ' (…)'))).toEqual([
+      'modbus driver "plc1": connected to 127.0.0.1:PORT unit 1; 1 read request(s) every 100 ms',
+      'modbus driver "plc1": connection to 127.0.0.1:PORT unit 1 lost (…); reconnecting',
+      'modbus driver "plc1": reconnected to 127.0.0.1:PORT unit 1; 1 read request(s) every 100 ms',
+    ]);
   });
 
   it('reconnects when the server stops answering (request timeout), and resumes when it answers again', async () => {
@@ -234,11 +241,12 @@ describe('Modbus TCP driver against pymodbus', () => {
     const server = await startServer(0, 100);
     await server.set({ area: 'holding', address: 0, values: [42] });
     await server.set({ area: 'input', address: 0, values: [0x7fc0, 0] }); // float32 NaN
+    const logged: string[] = [];
     const driver = driverFor(server.port, [
       { area: 'holding', address: 0, equipment: 'PLC-1', parameter: 'present' },
       { area: 'holding', address: 500, type: 'float32', equipment: 'PLC-1', parameter: 'missing' },
       { area: 'input', address: 0, type: 'float32', equipment: 'PLC-1', parameter: 'nan' },
-    ]);
+    ], {}, (m) => logged.push(m));
     const got = await run(driver);
     await until('three polls', () => driver.status().polls >= 3, driver);
     await until('readings of the present register', () => got.filter((r) => r.parameter === 'present').length >= 2, driver);
@@ -249,6 +257,9 @@ describe('Modbus TCP driver against pymodbus', () => {
     expect(status.badValues).toBeGreaterThanOrEqual(2);
     expect(got.some((r) => r.parameter === 'missing' || r.parameter === 'nan')).toBe(false);
     expect(latest(got, 'present')!.value).toBe(42);
+    // The failing read is logged once, not once per poll.
+    expect(logged.filter((m) => m.includes('holding 500-501'))).toHaveLength(1);
+    expect(logged.find((m) => m.includes('holding 500-501'))).toMatch(/failed: .*\(Code 2\).*counted in status/);
     // lastError is the latest problem of the poll: the missing range or the NaN.
     expect(status.lastError).toMatch(/reading holding 500-501 from 127\.0\.0\.1:\d+ unit 1 failed: .*\(Code 2\)|registers\[2\] PLC-1\/nan \(input 0\) read NaN/);
   });

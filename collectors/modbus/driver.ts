@@ -17,6 +17,8 @@ export interface ModbusDriverOptions {
   readonly backoffMinMs?: number;
   /** Longest reconnect delay (default 30 s). */
   readonly backoffMaxMs?: number;
+  /** Connection changes and reads that start or stop failing (not every failed poll). Default: silent. */
+  readonly log?: (message: string) => void;
 }
 
 /** DriverStatus plus poll counters. `reconnects` counts connection attempts after the first one. */
@@ -40,6 +42,10 @@ function describe(e: unknown): { kind: string; message: string } {
   return { kind: 'Error', message: e instanceof Error ? e.message : String(e) };
 }
 
+function describeBlock(block: ReadBlock): string {
+  return `${block.area} ${block.count === 1 ? block.start : `${block.start}-${block.start + block.count - 1}`}`;
+}
+
 /** Errors after which the connection cannot be trusted (a late answer would be taken for the next request's). */
 const CONNECTION_ERRORS = new Set(['Timeout', 'Offline', 'OutOfSync', 'Protocol', 'ManuallyCleared']);
 
@@ -51,6 +57,12 @@ export class ModbusDriver implements Driver {
   private readonly backoffMaxMs: number;
   private readonly where: string;
   private readonly deadband = new Deadband();
+  private readonly logFn: ((message: string) => void) | undefined;
+  /** Reads (by index in the plan) failing since their last success: logged once on failing, once on recovering. */
+  private readonly failing = new Set<number>();
+  private connectedOnce = false;
+  /** Why the current connection ended (for the log). */
+  private dropReason: string | undefined;
   private plan: ReadBlock[] = [];
   private sink: ReadingSink | undefined;
 
@@ -79,6 +91,11 @@ export class ModbusDriver implements Driver {
     this.where = `modbus driver ${config.name}`;
     this.backoffMinMs = options.backoffMinMs ?? 500;
     this.backoffMaxMs = Math.max(this.backoffMinMs, options.backoffMaxMs ?? 30_000);
+    this.logFn = options.log;
+  }
+
+  private log(message: string): void {
+    this.logFn?.(`modbus driver "${this.name}": ${message}`);
   }
 
   /** Plans the reads (a bad tag rejects here), then connects; resolves after the first attempt, connected or not. */
@@ -138,15 +155,20 @@ export class ModbusDriver implements Driver {
         socket.setKeepAlive(true, 10_000);
         socket.setNoDelay(true);
         this.state = 'connected';
+        this.dropReason = undefined;
+        this.log(`${this.connectedOnce ? 'reconnected' : 'connected'} to ${this.peer}; ${this.plan.length} read request(s) every ${this.config.pollMs} ms`);
+        this.connectedOnce = true;
         this.polling = this.pollLoop(socket, client);
         resolve();
       });
       socket.on('error', (e) => {
         this.lastError = `${this.peer}: ${e.message}`;
+        this.dropReason = e.message;
       });
       socket.once('close', () => {
         clearTimeout(connectTimer);
         if (this.socket === socket) this.socket = undefined;
+        if (this.state === 'connected' && !this.stopped) this.log(`connection to ${this.peer} lost (${this.dropReason ?? 'closed by the device'}); reconnecting`);
         clearTimeout(this.pollTimer);
         this.wake?.();
         if (!this.stopped) this.scheduleReconnect();
@@ -203,7 +225,7 @@ export class ModbusDriver implements Driver {
     this.polls++;
     const ts = new Date();
     const out: Reading[] = [];
-    for (const block of this.plan) {
+    for (const [b, block] of this.plan.entries()) {
       if (this.stopped || this.socket !== socket) return;
       let payload: Buffer;
       try {
@@ -212,15 +234,20 @@ export class ModbusDriver implements Driver {
         const expected = block.area === 'coil' ? Math.ceil(block.count / 8) : block.count * 2;
         if (payload.length < expected) throw new Error(`the answer held ${payload.length} bytes instead of ${expected}`);
         this.attempt = 0;
+        if (this.failing.delete(b)) this.log(`reading ${describeBlock(block)} works again`);
       } catch (e) {
         const { kind, message } = describe(e);
         this.failedReads++;
-        const last = block.start + block.count - 1;
-        this.lastError = `reading ${block.area} ${block.count === 1 ? block.start : `${block.start}-${last}`} from ${this.peer} failed: ${message}`;
+        this.lastError = `reading ${describeBlock(block)} from ${this.peer} failed: ${message}`;
         if (CONNECTION_ERRORS.has(kind)) {
           // Its answer may still come and be taken for the next request's: start over on a new connection.
+          this.dropReason ??= this.lastError;
           socket.destroy();
           return;
+        }
+        if (!this.failing.has(b)) {
+          this.failing.add(b);
+          this.log(`${this.lastError} (counted in status; logged again when it works)`);
         }
         continue;
       }
