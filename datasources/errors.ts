@@ -28,7 +28,20 @@ export type ErrorCode =
   | 'FORMULA_INVALID'
   | 'CHART_FAILED'
   | 'PDF_FAILED'
-  | 'OUTPUT_FAILED';
+  | 'OUTPUT_FAILED'
+  // server (HTTP status in server/errors.ts)
+  | 'AUTH_REQUIRED'
+  | 'LOGIN_FAILED'
+  | 'LOGIN_RATE_LIMITED'
+  | 'PASSWORD_WEAK'
+  | 'FORBIDDEN'
+  | 'CSRF_INVALID'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'BODY_INVALID'
+  | 'BODY_TOO_LARGE'
+  | 'SECRET_KEY_INVALID'
+  | 'INTERNAL';
 
 export class TraceReportError extends Error {
   readonly code: ErrorCode;

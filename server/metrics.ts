@@ -1,0 +1,30 @@
+/** Prometheus metrics of one server: request durations by route, renders by format and their durations. */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'tracereport_http_request_duration_seconds',
+    help: 'HTTP request durations by method, route (as in the route table) and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly renders = new Counter({
+    name: 'tracereport_renders_total',
+    help: 'Report renders by output format and outcome',
+    labelNames: ['format', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly renderDuration = new Histogram({
+    name: 'tracereport_render_duration_seconds',
+    help: 'Report render durations by output format',
+    labelNames: ['format'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tracereport_' });
+  }
+}
