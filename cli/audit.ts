@@ -1,8 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { TraceReportError } from '../datasources/errors.js';
+import { parseSourceUrl } from '../datasources/source-url.js';
 import type { Command } from 'commander';
 import { auditKey } from '../server/audit/chain.js';
 import { verifyAudit } from '../server/audit/verify.js';
-import { openServerStore, CONFIG_DB_ENV } from '../server/store/open.js';
+import { openServerStore, configDbUrl, CONFIG_DB_ENV } from '../server/store/open.js';
 import { SECRET_KEY_ENV } from '../server/store/secret-key.js';
 import { action } from './common.js';
 
@@ -23,6 +26,10 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, rows, head, problems} as JSON')
     .action(
       action(async (opts: VerifyOpts) => {
+        const spec = parseSourceUrl(configDbUrl({ dataDir: opts.dataDir, configDb: opts.configDb }));
+        if (spec.dialect === 'sqlite' && !fs.existsSync(spec.database)) {
+          throw new TraceReportError('ARGUMENT_INVALID', `no server database at ${spec.database}; give the --data-dir the server runs with (or --config-db)`);
+        }
         const store = await openServerStore({ dataDir: opts.dataDir ? path.resolve(opts.dataDir) : undefined, configDb: opts.configDb, createKey: false, migrate: false });
         try {
           const r = await verifyAudit(store.knex, auditKey(store.secretKey));
