@@ -1,0 +1,152 @@
+/**
+ * The collector (DESIGN §7): drivers → tag mapping (in each driver) → rules → pipeline (batcher → journal →
+ * writer). Alarm changes from the rules go through the same journal into the `alarm` table, and to the
+ * notifier, which only enqueues: a slow or dead notification endpoint never holds up collection.
+ */
+import type { DataSource } from '../datasources/data-source.js';
+import type { CollectorConfig, DriverConfig } from './config.js';
+import { Pipeline, type PipelineStatus } from './pipeline/pipeline.js';
+import type { JournalFullError } from './pipeline/journal.js';
+import { RuleEngine } from './rules/engine.js';
+import { loadLimits, loadOpenAlarms, type OpenAlarm, type LimitTable } from './rules/limits.js';
+import { loadSpcHistory } from './rules/history.js';
+import { Notifier, type NotifierStatus } from './notify/notifier.js';
+import type { AlarmChange, Driver, DriverStatus, Reading } from './types.js';
+
+export interface CollectorOptions {
+  config: CollectorConfig;
+  /** The trace store (opened and migrated); closed by the caller after `stop()`. */
+  db: DataSource;
+  /** Overrides `config.journal.dir`. */
+  journalDir?: string;
+  /** Log lines (default stderr, prefixed). */
+  log?: (message: string) => void;
+  /** The journal is full or the disk refused a write: collection cannot go on; call `stop()`. */
+  onFatal?: (e: JournalFullError) => void;
+  /** Every alarm change, besides the configured notifications (called synchronously; must not block). */
+  onAlarms?: (changes: readonly AlarmChange[]) => void;
+  /** Drivers to run instead of building them from the config (tests, embedding). */
+  drivers?: Driver[];
+  /** Journal segment size (default 64 MiB). */
+  segmentBytes?: number;
+}
+
+export interface CollectorStatus {
+  pipeline: PipelineStatus;
+  drivers: DriverStatus[];
+  rules: { enabled: boolean; limits: number; openAlarms: number; alarmChanges: number };
+  notify?: NotifierStatus;
+}
+
+export interface Collector {
+  status(): CollectorStatus;
+  /** Stops the drivers, then writes everything journaled (up to `drainTimeoutMs`; the rest stays journaled). */
+  stop(opts?: { drainTimeoutMs?: number }): Promise<CollectorStatus>;
+}
+
+/** Makes the driver a config section names (driver modules load on demand: OPC UA is heavy). */
+export async function createDriver(c: DriverConfig, log: (m: string) => void): Promise<Driver> {
+  switch (c.type) {
+    case 'mqtt': {
+      const { MqttDriver } = await import('./mqtt/driver.js');
+      return new MqttDriver(c, { log });
+    }
+    case 'opcua': {
+      const { OpcuaDriver } = await import('./opcua/driver.js');
+      return new OpcuaDriver(c);
+    }
+    case 'modbus': {
+      const { ModbusDriver } = await import('./modbus/driver.js');
+      return new ModbusDriver(c);
+    }
+  }
+}
+
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  const { config, db } = opts;
+  const log = opts.log ?? ((m: string) => process.stderr.write(`tracereport collect: ${m}\n`));
+  // Drivers first: a driver section the driver itself refuses stops the start before anything runs.
+  const drivers = opts.drivers ?? (await Promise.all(config.drivers.map((c) => createDriver(c, log))));
+
+  const pipeline = Pipeline.start({
+    db,
+    journal: { dir: opts.journalDir ?? config.journal.dir, maxBytes: config.journal.maxBytes, segmentBytes: opts.segmentBytes },
+    batch: config.batch,
+    log,
+    onFatal: (e) => opts.onFatal?.(e),
+  });
+
+  let rules: RuleEngine | undefined;
+  let limitCount = 0;
+  let alarmChanges = 0;
+  if (config.rules) {
+    // The replayed journal may hold alarm changes: let it reach the store before reading the open alarms.
+    await pipeline.drained(5000);
+    let limits: LimitTable;
+    let open: OpenAlarm[] = [];
+    let history: Reading[] = [];
+    try {
+      limits = await loadLimits(db, config.rules);
+      open = await loadOpenAlarms(db);
+      history = await loadSpcHistory(db, limits, config.rules);
+    } catch (e) {
+      limits = await loadLimits(undefined, config.rules);
+      log(`rules: cannot read limits, open alarms and history from the trace store (${(e as Error).message}); running on the config's limits only`);
+    }
+    rules = new RuleEngine(config.rules, limits, { open });
+    rules.prime(history);
+    limitCount = limits.size;
+  }
+  const notifier = config.notify.length ? new Notifier(config.notify, { warn: log }) : undefined;
+
+  const sink = (readings: readonly Reading[]): void => {
+    // Journaled before the driver acknowledges; throws (and the driver does not acknowledge) when the journal is full.
+    pipeline.add(readings);
+    if (!rules) return;
+    const changes = rules.onReadings(readings);
+    if (!changes.length) return;
+    alarmChanges += changes.length;
+    pipeline.addAlarms(changes);
+    if (notifier) for (const c of changes) notifier.notify(c);
+    try {
+      opts.onAlarms?.(changes);
+    } catch (e) {
+      log(`alarm listener failed: ${(e as Error).message}`);
+    }
+  };
+
+  const started: Driver[] = [];
+  try {
+    for (const d of drivers) {
+      await d.start(sink);
+      started.push(d);
+    }
+  } catch (e) {
+    await Promise.allSettled(started.map((d) => d.stop()));
+    await pipeline.stop();
+    await notifier?.close();
+    throw e;
+  }
+
+  const status = (): CollectorStatus => ({
+    pipeline: pipeline.status(),
+    drivers: drivers.map((d) => d.status()),
+    rules: { enabled: rules !== undefined, limits: limitCount, openAlarms: rules?.openAlarms().length ?? 0, alarmChanges },
+    ...(notifier ? { notify: notifier.status() } : {}),
+  });
+
+  let stopped: Promise<CollectorStatus> | undefined;
+  return {
+    status,
+    stop(stopOpts = {}) {
+      stopped ??= (async () => {
+        const results = await Promise.allSettled(drivers.map((d) => d.stop()));
+        for (const [i, r] of results.entries()) if (r.status === 'rejected') log(`driver ${drivers[i]!.name} did not stop cleanly: ${(r.reason as Error)?.message}`);
+        await pipeline.stop(stopOpts);
+        await notifier?.close();
+        return status();
+      })();
+      return stopped;
+    },
+  };
+}
