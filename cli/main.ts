@@ -7,6 +7,10 @@ import { register as trace } from './trace.js';
 import { register as demo } from './demo.js';
 import { register as render } from './render.js';
 import { register as collect } from './collect.js';
+import { register as simulate } from './simulate.js';
+import { register as serve } from './serve.js';
+import { register as routes } from './routes.js';
+import { register as audit } from './audit.js';
 import { reportError } from './common.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +26,6 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [migrate, ingest, trace, demo, render, collect]) register(program);
+for (const register of [migrate, ingest, trace, demo, render, simulate, collect, serve, routes, audit]) register(program);
 
 program.parseAsync(process.argv).catch(reportError);
