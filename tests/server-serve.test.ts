@@ -125,6 +125,12 @@ describe('tracereport routes', () => {
     expect(table.map((x) => `${x.method} ${x.path} ${x.permission}`)).toEqual(ROUTES.map((x) => `${x.method} ${x.path} ${x.permission}`));
   });
 
+  it('docs/api.md documents every route of the table with its permission', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'api.md'), 'utf8');
+    const missing = ROUTES.filter((r) => !doc.includes(`### \`${r.method} ${r.path}\` — ${r.permission}`)).map((r) => `${r.method} ${r.path}`);
+    expect(missing).toEqual([]);
+  });
+
   it('prints a table with a header', async () => {
     const r = await runCliAsync(['routes']);
     expect(r.stdout.split('\n')[0]).toMatch(/^METHOD\s+PATH\s+PERMISSION/);
