@@ -1,9 +1,10 @@
 /** Login, logout and the current session. */
 import { TraceReportError } from '../../datasources/errors.js';
 import { dummyHash, verifyPassword } from '../auth/password.js';
+import { hashToken } from '../store/sessions.js';
 import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.js';
 import { clearLoginFailures, createSession, deleteSession, recentLoginFailures, recordLoginFailure } from '../store/sessions.js';
-import { findUserForLogin } from '../store/users.js';
+import { findUserForLogin, setPassword } from '../store/users.js';
 import { audit, bodyOf, clientAddress, userOf, type RouteDef } from './route.js';
 
 const publicUser = (u: { id: number; username: string; displayName: string | null; roles: string[] }) => ({
@@ -73,6 +74,31 @@ export const authRoutes: RouteDef[] = [
     async handler(ctx) {
       const session = ctx.state.session!;
       ctx.body = { user: publicUser(userOf(ctx)), csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/auth/password',
+    permission: 'authenticated',
+    summary: 'change your own password {currentPassword, newPassword}; your other sessions end',
+    async handler(ctx, s) {
+      const { currentPassword, newPassword } = bodyOf(ctx);
+      if (typeof currentPassword !== 'string' || typeof newPassword !== 'string') {
+        throw new TraceReportError('BODY_INVALID', 'send {"currentPassword": "…", "newPassword": "…"}');
+      }
+      const session = ctx.state.session!;
+      if ((await recentLoginFailures(s.store.knex, 'user', session.user.username, s.settings.loginWindowMs)) >= s.settings.loginFailuresPerAccount) {
+        throw new TraceReportError('LOGIN_RATE_LIMITED', `too many wrong passwords for this account; wait ${Math.ceil(s.settings.loginWindowMs / 60000)} minutes`);
+      }
+      const found = await findUserForLogin(s.store.knex, session.user.username);
+      if (!found || !(await verifyPassword(currentPassword, found.passwordHash))) {
+        await recordLoginFailure(s.store.knex, session.user.username, clientAddress(ctx));
+        await audit(ctx, { action: 'password.change.failed', object: `user:${session.user.username}` });
+        throw new TraceReportError('LOGIN_FAILED', 'the current password is wrong');
+      }
+      await setPassword(s.store.knex, found.user, newPassword, hashToken(session.token));
+      await audit(ctx, { action: 'password.change', object: `user:${session.user.username}` });
+      ctx.status = 204;
     },
   },
 ];

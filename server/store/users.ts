@@ -98,3 +98,55 @@ export async function createUser(knex: Knex, u: NewUser): Promise<User> {
   });
   return (await getUser(knex, id))!;
 }
+
+export interface UserPatch {
+  roles?: Role[];
+  disabled?: boolean;
+  displayName?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
+async function enabledAdmins(knex: Knex): Promise<number[]> {
+  const rows = (await knex('srv_user as u').join('srv_user_role as r', 'r.user_id', 'u.id').where('r.role', 'admin').andWhere('u.disabled', false).select('u.id')) as { id: number }[];
+  return rows.map((r) => Number(r.id));
+}
+
+/** Changes roles, disabled, display name or attributes; refuses to leave no enabled admin. */
+export async function updateUser(knex: Knex, id: number, patch: UserPatch): Promise<{ before: User; after: User }> {
+  const before = await getUser(knex, id);
+  if (!before) throw new TraceReportError('NOT_FOUND', `no user with id ${id}`, { id });
+  if (patch.roles !== undefined) {
+    const bad = patch.roles.filter((r) => !isRole(r));
+    if (bad.length || patch.roles.length === 0) throw new TraceReportError('BODY_INVALID', `roles: give one or more of ${ROLES.join(', ')}`, { path: '$.roles', unknown: bad });
+  }
+  const losesAdmin = (patch.roles !== undefined && !patch.roles.includes('admin')) || patch.disabled === true;
+  if (losesAdmin && before.roles.includes('admin') && !before.disabled) {
+    const admins = await enabledAdmins(knex);
+    if (admins.length === 1 && admins[0] === id) throw new TraceReportError('CONFLICT', 'this is the only enabled admin; make another admin first');
+  }
+  await knex.transaction(async (trx) => {
+    const row: Record<string, unknown> = {};
+    if (patch.disabled !== undefined) row.disabled = patch.disabled;
+    if (patch.displayName !== undefined) row.display_name = patch.displayName;
+    if (patch.attributes !== undefined) row.attributes = JSON.stringify(patch.attributes);
+    if (Object.keys(row).length) await trx('srv_user').where({ id }).update(row);
+    if (patch.roles !== undefined) {
+      await trx('srv_user_role').where({ user_id: id }).delete();
+      await trx('srv_user_role').insert([...new Set(patch.roles)].map((role) => ({ user_id: id, role })));
+    }
+    if (patch.disabled === true) await trx('srv_session').where({ user_id: id }).delete();
+  });
+  return { before, after: (await getUser(knex, id))! };
+}
+
+/** Sets a new password (policy checked) and ends the user's sessions except `keepSessionHash`. */
+export async function setPassword(knex: Knex, user: User, password: string, keepSessionHash?: string): Promise<void> {
+  checkPasswordPolicy(password, user.username);
+  const hash = await hashPassword(password);
+  await knex.transaction(async (trx) => {
+    await trx('srv_user').where({ id: user.id }).update({ password_hash: hash, password_changed_at: nowIso() });
+    const q = trx('srv_session').where({ user_id: user.id });
+    if (keepSessionHash) q.andWhereNot({ id_hash: keepSessionHash });
+    await q.delete();
+  });
+}
