@@ -297,3 +297,98 @@ describe('render and trace over the demo plant', () => {
     expect(v.json).toMatchObject({ ok: true, problems: [] });
   });
 });
+
+describe('parameter panel and paged viewer', () => {
+  let folderId: number;
+  let panelId: number;
+  let listId: number;
+
+  beforeAll(async () => {
+    const admin = clients.admin!;
+    folderId = (await admin.request('POST', '/api/folders', { name: 'Viewer tests' })).json.folder.id;
+    await admin.request('PUT', `/api/folders/${folderId}/grants`, { grants: [{ subjectKind: 'role', subject: 'viewer', permission: 'view' }] });
+    const panel = await admin.request('POST', '/api/templates', {
+      folderId,
+      template: {
+        format: 1,
+        kind: 'grid',
+        name: 'Lots of a material',
+        parameters: [
+          { name: 'material', type: 'string', widget: 'select', options: { dataset: 'materials', value: 'code', label: 'name' } },
+          { name: 'lot', type: 'string', required: true, widget: 'select', options: { dataset: 'lots', value: 'code' } },
+          { name: 'from', type: 'date', default: '2025-01-01' },
+          { name: 'shift', type: 'string', options: [{ value: 'A', label: 'Early' }, 'B'] },
+        ],
+        datasets: [
+          { name: 'materials', source: 'trace', sql: "select code, name from material where kind = 'raw' order by code" },
+          { name: 'lots', source: 'trace', sql: 'select l.code from lot l join material m on m.id = l.material_id where m.code = :material order by l.code' },
+        ],
+        sheets: [{ name: 'Lots', cells: { A1: { field: 'lots.code', display: 'list' } } }],
+      },
+    });
+    expect(panel.status, JSON.stringify(panel.json)).toBe(201);
+    panelId = panel.json.template.id;
+    const list = await admin.request('POST', '/api/templates', {
+      folderId,
+      template: {
+        format: 1,
+        kind: 'grid',
+        name: 'All lots',
+        parameters: [],
+        datasets: [{ name: 'lots', source: 'trace', sql: 'select code, status from lot order by code' }],
+        sheets: [{ name: 'Lots', cells: { A1: { text: 'Lot' }, B1: { text: 'Status' }, A2: { field: 'lots.code', display: 'list' }, B2: { field: 'lots.status', display: 'list' } } }],
+      },
+    });
+    expect(list.status, JSON.stringify(list.json)).toBe(201);
+    listId = list.json.template.id;
+  });
+
+  const byName = (r: { json: { parameters: { name: string }[] } }, name: string) => r.json.parameters.find((p) => p.name === name) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  it('first load: options from SQL, literal defaults, fixed lists with labels, required marks; the dependent select is empty', async () => {
+    const r = await clients.viewer!.request('POST', `/api/reports/${panelId}/parameters`, { params: {} });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const material = byName(r, 'material');
+    expect(material.options.map((o: { value: string }) => o.value)).toContain(incident.material);
+    expect(material.options.every((o: { label: string }) => typeof o.label === 'string' && o.label.length > 0)).toBe(true);
+    expect(byName(r, 'lot')).toMatchObject({ required: true, value: null, options: [], error: null });
+    expect(byName(r, 'from')).toMatchObject({ type: 'date', value: '2025-01-01' });
+    expect(byName(r, 'shift').options).toEqual([{ value: 'A', label: 'Early' }, { value: 'B', label: 'B' }]);
+  });
+
+  it('cascading: choosing the material fills the lot options; a bad value is a per-field error', async () => {
+    const r = await clients.viewer!.request('POST', `/api/reports/${panelId}/parameters`, { params: { material: incident.material, from: '2025-13-45' } });
+    expect(r.status).toBe(200);
+    const lots = byName(r, 'lot').options.map((o: { value: string }) => o.value);
+    expect(lots).toContain(incident.supplierLot);
+    expect(byName(r, 'from').error).toMatchObject({ code: 'PARAM_INVALID' });
+    expect(byName(r, 'material').error).toBeNull();
+    const unknown = await clients.viewer!.request('POST', `/api/reports/${panelId}/parameters`, { params: { plant: 'A' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error.code).toBe('PARAM_UNKNOWN');
+  });
+
+  it('page N of a list report: the rows of that page only, the page count, the render metadata', async () => {
+    const p1 = await clients.viewer!.request('POST', `/api/reports/${listId}/page`, { page: 1, rowsPerPage: 11 });
+    const p2 = await clients.viewer!.request('POST', `/api/reports/${listId}/page`, { page: 2, rowsPerPage: 11 });
+    expect(p2.status, JSON.stringify(p2.json)).toBe(200);
+    const cells = (html: string) => [...parseHTML(`<div>${html}</div>`).document.querySelectorAll('tbody tr')].map((tr) => tr.textContent);
+    const rows1 = cells(p1.json.html);
+    const rows2 = cells(p2.json.html);
+    expect(parseHTML(`<div>${p2.json.html}</div>`).document.querySelector('table[data-page]')!.getAttribute('data-page')).toBe('2');
+    expect(rows2.length).toBeGreaterThan(0);
+    expect(rows2.some((r) => rows1.includes(r) && !/Lot/.test(r ?? ''))).toBe(false);
+    expect(p2.json.page).toBe(2);
+    expect(p2.json.pages).toBeGreaterThanOrEqual(2);
+    expect(p2.json.meta.mode).toMatch(/full|streaming/);
+    if (p2.json.meta.mode === 'streaming') expect(p2.json.complete).toBe(false);
+    const far = await clients.viewer!.request('POST', `/api/reports/${listId}/page`, { page: 10_000, rowsPerPage: 11 });
+    expect(far.status).toBe(400);
+    expect(far.json.error.code).toBe('ARGUMENT_INVALID');
+  });
+
+  it('paging needs the view grant like the rest', async () => {
+    const r = await clients.operator!.request('POST', `/api/reports/${listId}/page`, { page: 1 });
+    expect(r.status).toBe(403);
+  });
+});

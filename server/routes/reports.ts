@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TraceReportError } from '../../datasources/errors.js';
-import { DataSource } from '../../datasources/data-source.js';
 import { OUTPUT_FORMATS, renderToFile, type OutputFormat } from '../../renderer/render.js';
-import { openTraceStore } from '../../trace/store.js';
+import { SourceRegistry } from '../../renderer/datasets.js';
+import { renderSources } from '../render/sources.js';
+import { parameterPanel } from '../render/parameter-panel.js';
+import { renderHtmlPage } from '../render/html-page.js';
 import { requireGrant } from '../auth/folder-grant.js';
 import { audit, bodyOf, idParam, userOf, type RouteDef } from './route.js';
 
@@ -29,6 +31,14 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string):
 /** JSON with every non-ASCII character escaped, so it fits in an HTTP header. */
 const asciiJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+function paramsOf(b: Record<string, unknown>): Record<string, unknown> {
+  const params = b.params ?? {};
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    throw new TraceReportError('BODY_INVALID', 'params: an object of parameter values', { path: '$.params' });
+  }
+  return params as Record<string, unknown>;
+}
+
 export const reportRoutes: RouteDef[] = [
   {
     method: 'POST',
@@ -42,10 +52,7 @@ export const reportRoutes: RouteDef[] = [
       if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
         throw new TraceReportError('ARGUMENT_INVALID', `format must be one of ${OUTPUT_FORMATS.join(', ')}`, { path: '$.format' });
       }
-      const params = b.params ?? {};
-      if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-        throw new TraceReportError('BODY_INVALID', 'params: an object of parameter values', { path: '$.params' });
-      }
+      const params = paramsOf(b);
       const user = userOf(ctx);
       const info = await s.templates.get(id);
       const action = format === 'html' ? 'view' : 'export';
@@ -61,8 +68,7 @@ export const reportRoutes: RouteDef[] = [
           params: params as Record<string, unknown>,
           format,
           out,
-          sources: { ...(await s.dataSources.allConnectionUrls()), trace: s.traceDbUrl },
-          openSource: (name, url, limits) => (name === 'trace' ? openTraceStore(url, { ...limits, migrate: false }) : Promise.resolve(new DataSource(name, url, limits))),
+          ...(await renderSources(s)),
           browserPool: format === 'pdf' ? s.browserPool() : undefined,
         });
         s.metrics.renders.inc({ format, outcome: 'ok' });
@@ -87,6 +93,58 @@ export const reportRoutes: RouteDef[] = [
       ctx.type = MIME[format];
       ctx.length = result.bytes;
       ctx.body = stream;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/reports/:id/parameters',
+    permission: 'reports.view',
+    summary: 'the parameter panel for {params} chosen so far: each parameter with its value or default, options (cascading) and a per-field error',
+    async handler(ctx, s) {
+      const id = idParam(ctx);
+      const params = paramsOf(bodyOf(ctx));
+      const info = await s.templates.get(id);
+      await requireGrant(s, userOf(ctx), info.folderId, 'view');
+      const { template } = await s.templates.body(id);
+      const sources = new SourceRegistry(await renderSources(s));
+      try {
+        ctx.body = { parameters: await parameterPanel(template, params, sources) };
+      } finally {
+        await sources.close();
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/reports/:id/page',
+    permission: 'reports.view',
+    summary: 'page N of a grid report as an HTML fragment {params, page, rowsPerPage?} → {page, pages, complete, html, meta}',
+    async handler(ctx, s) {
+      const id = idParam(ctx);
+      const b = bodyOf(ctx);
+      const params = paramsOf(b);
+      const page = b.page ?? 1;
+      if (!Number.isInteger(page) || (page as number) < 1) throw new TraceReportError('BODY_INVALID', 'page: a whole number from 1', { path: '$.page' });
+      const rowsPerPage = b.rowsPerPage;
+      if (rowsPerPage !== undefined && (!Number.isInteger(rowsPerPage) || (rowsPerPage as number) < 2 || (rowsPerPage as number) > 10_000)) {
+        throw new TraceReportError('BODY_INVALID', 'rowsPerPage: a whole number from 2 to 10000', { path: '$.rowsPerPage' });
+      }
+      const info = await s.templates.get(id);
+      await requireGrant(s, userOf(ctx), info.folderId, 'view');
+      const { template, version } = await s.templates.body(id);
+      const started = performance.now();
+      let result;
+      try {
+        result = await renderHtmlPage(template, params, await renderSources(s), { page: page as number, rowsPerPage: rowsPerPage as number | undefined });
+        s.metrics.renders.inc({ format: 'html-page', outcome: 'ok' });
+      } catch (e) {
+        s.metrics.renders.inc({ format: 'html-page', outcome: 'failed' });
+        throw e;
+      } finally {
+        s.metrics.renderDuration.observe({ format: 'html-page' }, (performance.now() - started) / 1000);
+      }
+      await audit(ctx, { action: 'report.view', object: `template:${id}`, params: { version, format: 'html-page', page, params } });
+      ctx.body = { template: id, version, ...result };
     },
   },
 ];
