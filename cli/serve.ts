@@ -14,9 +14,10 @@ interface ServeOpts {
   db?: string;
   tlsCert?: string;
   tlsKey?: string;
+  embedOrigin: string[];
 }
 
-/** `tracereport serve [--port 8080] [--data-dir DIR] [--config-db URL] [--db DB] [--tls-cert F --tls-key F]` */
+/** `tracereport serve [--port 8080] [--data-dir DIR] [--config-db URL] [--db DB] [--tls-cert F --tls-key F] [--embed-origin URL ...]` */
 export function register(program: Command): void {
   program
     .command('serve')
@@ -28,10 +29,14 @@ export function register(program: Command): void {
     .option('--db <db>', `${DB_OPTION_HELP}; the reports' source "trace"`)
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--embed-origin <origin>', 'an origin (https://portal.example.com) allowed to frame embedded reports; repeat for several', (v: string, prev: string[]) => [...prev, v], [])
     .action(
       action(async (opts: ServeOpts) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TraceReportError('ARGUMENT_INVALID', `--port must be 0–65535, got "${opts.port}"`);
+        for (const o of opts.embedOrigin) {
+          if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(o)) throw new TraceReportError('ARGUMENT_INVALID', `--embed-origin takes an origin such as https://portal.example.com, got "${o}"`);
+        }
         if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new TraceReportError('ARGUMENT_INVALID', 'give both --tls-cert and --tls-key, or neither');
         const server = await startServer({
           port,
@@ -40,6 +45,7 @@ export function register(program: Command): void {
           configDb: opts.configDb,
           traceDb: opts.db,
           tls: opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
+          settings: { embedOrigins: opts.embedOrigin },
         });
         const b = server.bootstrap;
         const lines = [`TraceReport serving on ${server.url}`];

@@ -68,7 +68,7 @@ export function createApp(services: Services): Koa<ApiState> {
       const seconds = (performance.now() - started) / 1000;
       const route = ctx.state.route ?? 'unmatched';
       metrics.httpDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
-      logger.info({ method: ctx.method, route, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000), user: ctx.state.session?.user.username, ip: ctx.ip }, 'request');
+      logger.info({ method: ctx.method, route, path: ctx.path.startsWith('/embed/') ? '/embed/…' : ctx.path, status: ctx.status, ms: Math.round(seconds * 1000), user: ctx.state.session?.user.username, ip: ctx.ip }, 'request');
     }
   });
   app.use(securityHeaders(settings.tls));

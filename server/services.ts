@@ -19,6 +19,8 @@ export interface ServerSettings {
   loginWindowMs: number;
   /** Largest JSON body accepted. */
   jsonLimit: string;
+  /** Origins allowed to frame embedded reports (CSP frame-ancestors of /embed/…); none: embedding is refused by browsers. */
+  embedOrigins: string[];
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -28,6 +30,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   loginFailuresPerAddress: 20,
   loginWindowMs: 15 * 60 * 1000,
   jsonLimit: '2mb',
+  embedOrigins: [],
 };
 
 export interface Services {

@@ -17,14 +17,15 @@ export const PERMISSIONS = [
   'reports.view',
   'trace.query',
   'audit.read',
+  'embed.create',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 type Granted = Exclude<Permission, 'public' | 'authenticated'>;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Granted[]> = {
-  admin: ['users.manage', 'folders.manage', 'datasources.read', 'datasources.manage', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'audit.read'],
-  designer: ['datasources.read', 'templates.read', 'templates.edit', 'reports.view', 'trace.query'],
+  admin: ['users.manage', 'folders.manage', 'datasources.read', 'datasources.manage', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'audit.read', 'embed.create'],
+  designer: ['datasources.read', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'embed.create'],
   viewer: ['templates.read', 'reports.view', 'trace.query'],
   operator: ['templates.read', 'reports.view', 'trace.query'],
   auditor: ['audit.read', 'templates.read'],

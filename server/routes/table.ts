@@ -8,6 +8,7 @@ import { templateRoutes } from './templates.js';
 import { reportRoutes } from './reports.js';
 import { traceRoutes } from './trace.js';
 import { auditRoutes } from './audit.js';
+import { embedRoutes } from './embed.js';
 import type { RouteDef } from './route.js';
 
 export const ROUTES: readonly RouteDef[] = [
@@ -20,6 +21,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...reportRoutes,
   ...traceRoutes,
   ...auditRoutes,
+  ...embedRoutes,
 ];
 
 /** The table without handlers, as printed and documented. */
