@@ -83,6 +83,12 @@ export function createApp(services: Services): Koa<ApiState> {
     await next();
   });
 
+  // Errors after the response started (a client that went away mid-download): logged, not printed.
+  app.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') logger.debug({ err }, 'client went away');
+    else logger.error({ err }, 'response failed');
+  });
+
   const router = new Router<ApiState>();
   for (const def of ROUTES) {
     const method = def.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';

@@ -67,13 +67,18 @@ export async function sendRender(ctx: ApiContext, s: Services, r: SendRenderRequ
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const stream = fs.createReadStream(result.file);
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-  stream.on('close', cleanup);
-  stream.on('error', cleanup);
   ctx.set('Content-Disposition', contentDisposition(format === 'html' ? 'inline' : 'attachment', `${template.name}.${format}`));
   ctx.set('X-Render-Meta', asciiJson({ template: r.id, version: r.version, ...result.meta }));
   ctx.type = MIME[format];
+  if (result.bytes === 0) {
+    cleanup();
+    ctx.body = Buffer.alloc(0);
+    return;
+  }
+  const stream = fs.createReadStream(result.file);
+  stream.on('close', cleanup);
+  stream.on('error', cleanup);
   ctx.length = result.bytes;
   ctx.body = stream;
 }
