@@ -13,7 +13,7 @@ import { TraceReportError } from '../../datasources/errors.js';
 import type { MqttDriverConfig } from '../config.js';
 import { Deadband, scaled } from '../mapping.js';
 import type { Driver, DriverStatus, Reading, ReadingSink } from '../types.js';
-import { parsePayload } from './payload.js';
+import { parsePayload, type PayloadSpec } from './payload.js';
 import { compileFilter, fillTemplate, highestPlaceholder, type TopicFilter } from './topic.js';
 
 export interface MqttDriverOptions {
@@ -42,13 +42,27 @@ type Tag = MqttDriverConfig['tags'][number];
 interface CompiledTag {
   tag: Tag;
   filter: TopicFilter;
+  payload: PayloadSpec;
 }
+
+/** What a topic resolves to for one tag (cached per topic: topics repeat, filters need not be matched again). */
+interface Route {
+  tag: Tag;
+  payload: PayloadSpec;
+  equipment: string;
+  parameter: string;
+  key: string;
+}
+
+/** Topics whose routes are cached; beyond this the cache starts over (bounded memory under topic churn). */
+const ROUTE_CACHE_SIZE = 100_000;
 
 export class MqttDriver implements Driver {
   readonly type = 'mqtt' as const;
   readonly name: string;
   private readonly tags: CompiledTag[];
   private readonly deadband = new Deadband();
+  private readonly routes = new Map<string, Route[]>();
   private readonly log: (line: string) => void;
   private readonly reconnectMinMs: number;
   private readonly reconnectMaxMs: number;
@@ -96,7 +110,8 @@ export class MqttDriver implements Driver {
           );
         }
       }
-      return { tag, filter };
+      const payload: PayloadSpec = { ...(tag.path !== undefined ? { path: tag.path } : {}), ...(tag.tsPath !== undefined ? { tsPath: tag.tsPath } : {}) };
+      return { tag, filter, payload };
     });
   }
 
@@ -252,16 +267,14 @@ export class MqttDriver implements Driver {
 
   /** The readings one message yields: one per matching tag whose payload reads. */
   private map(packet: IPublishPacket, receivedAt: Date): Reading[] {
+    const routes = this.routesOf(packet.topic);
+    if (routes.length === 0) {
+      this.unmatched++;
+      return [];
+    }
     const out: Reading[] = [];
-    let matched = false;
-    for (const { tag, filter } of this.tags) {
-      const captures = filter.match(packet.topic);
-      if (!captures) continue;
-      const equipment = fillTemplate(tag.equipment, captures);
-      const parameter = fillTemplate(tag.parameter, captures);
-      if (equipment === undefined || parameter === undefined) continue;
-      matched = true;
-      const parsed = parsePayload(packet.payload as Buffer, { ...(tag.path !== undefined ? { path: tag.path } : {}), ...(tag.tsPath !== undefined ? { tsPath: tag.tsPath } : {}) }, receivedAt);
+    for (const r of routes) {
+      const parsed = parsePayload(packet.payload as Buffer, r.payload, receivedAt);
       if (!parsed.ok) {
         this.badPayload(packet.topic, parsed.reason);
         continue;
@@ -270,15 +283,36 @@ export class MqttDriver implements Driver {
         this.staleRetained++;
         continue;
       }
-      const value = scaled(parsed.value, tag);
-      if (!this.deadband.keep(`${equipment}\u0000${parameter}`, value, tag.deadband)) {
+      const value = scaled(parsed.value, r.tag);
+      if (!this.deadband.keep(r.key, value, r.tag.deadband)) {
         this.suppressed++;
         continue;
       }
-      out.push({ equipment, parameter, ts: parsed.ts, value, ...(tag.unit !== undefined ? { unit: tag.unit } : {}) });
+      const reading: Reading =
+        r.tag.unit !== undefined
+          ? { equipment: r.equipment, parameter: r.parameter, ts: parsed.ts, value, unit: r.tag.unit }
+          : { equipment: r.equipment, parameter: r.parameter, ts: parsed.ts, value };
+      out.push(reading);
     }
-    if (!matched) this.unmatched++;
     return out;
+  }
+
+  /** The tags a topic feeds, with their equipment and parameter filled from the wildcard levels. */
+  private routesOf(topic: string): Route[] {
+    const cached = this.routes.get(topic);
+    if (cached) return cached;
+    const routes: Route[] = [];
+    for (const { tag, filter, payload } of this.tags) {
+      const captures = filter.match(topic);
+      if (!captures) continue;
+      const equipment = fillTemplate(tag.equipment, captures);
+      const parameter = fillTemplate(tag.parameter, captures);
+      if (equipment === undefined || parameter === undefined) continue;
+      routes.push({ tag, payload, equipment, parameter, key: `${equipment}\u0000${parameter}` });
+    }
+    if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
+    this.routes.set(topic, routes);
+    return routes;
   }
 
   private badPayload(topic: string, reason: string): void {
