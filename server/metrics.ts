@@ -1,5 +1,5 @@
 /** Prometheus metrics of one server: request durations by route, renders by format and their durations. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -24,7 +24,23 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  readonly cacheLookups = new Counter({
+    name: 'tracereport_query_cache_lookups_total',
+    help: 'Query cache lookups of datasets with a cacheTtl, by result (hit or miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheRows: Gauge;
+
+  constructor(cachedRows: () => number = () => 0) {
+    this.cacheRows = new Gauge({
+      name: 'tracereport_query_cache_rows',
+      help: 'Rows held in the query cache',
+      registers: [this.registry],
+      collect() {
+        this.set(cachedRows());
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'tracereport_' });
   }
 }

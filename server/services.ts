@@ -6,6 +6,7 @@ import type { ServerStore } from './store/open.js';
 import type { TemplateStore } from './store/templates.js';
 import type { DataSourceStore } from './store/data-sources.js';
 import type { ServerMetrics } from './metrics.js';
+import type { QueryCache } from './render/query-cache.js';
 
 export interface ServerSettings {
   /** Idle time after which a session ends (ms). */
@@ -45,6 +46,8 @@ export interface Services {
   /** Chromium pool for PDF renders, made on first use. */
   browserPool(): BrowserPool;
   metrics: ServerMetrics;
+  /** Dataset results with a cacheTtl, per process. */
+  queryCache: QueryCache;
   logger: Logger;
   settings: ServerSettings;
 }

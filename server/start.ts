@@ -18,6 +18,7 @@ import { DataSourceStore } from './store/data-sources.js';
 import { openServerStore } from './store/open.js';
 import { deleteExpiredSessions } from './store/sessions.js';
 import { TemplateStore } from './store/templates.js';
+import { QueryCache } from './render/query-cache.js';
 
 export interface StartOptions {
   port?: number;
@@ -55,6 +56,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const tls = opts.tls ? { cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) } : undefined;
   const key = deriveAuditKey(store.secretKey);
   let pool: BrowserPool | undefined;
+  const queryCache: QueryCache = new QueryCache(undefined, undefined, (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
+  const metrics = new ServerMetrics(() => queryCache.size.rows);
   const services: Services = {
     store,
     templates: new TemplateStore(store.knex),
@@ -63,7 +66,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     traceDbUrl,
     traceDb,
     browserPool: () => (pool ??= new BrowserPool()),
-    metrics: new ServerMetrics(),
+    metrics,
+    queryCache,
     logger: opts.logger ?? pino({ name: 'tracereport' }),
     settings: { ...DEFAULT_SETTINGS, ...opts.settings, tls: Boolean(tls) },
   };

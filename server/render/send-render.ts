@@ -50,7 +50,7 @@ export async function sendRender(ctx: ApiContext, s: Services, r: SendRenderRequ
       params: r.params,
       format,
       out: path.join(dir, `report.${format}`),
-      ...(await renderSources(s)),
+      ...(await renderSources(s, template)),
       browserPool: format === 'pdf' ? s.browserPool() : undefined,
     });
     s.metrics.renders.inc({ format, outcome: 'ok' });

@@ -54,7 +54,7 @@ export const reportRoutes: RouteDef[] = [
       const info = await s.templates.get(id);
       await requireGrant(s, userOf(ctx), info.folderId, 'view');
       const { template } = await s.templates.body(id);
-      const sources = new SourceRegistry(await renderSources(s));
+      const sources = new SourceRegistry(await renderSources(s, template));
       try {
         ctx.body = { parameters: await parameterPanel(template, params, sources) };
       } finally {
@@ -83,7 +83,7 @@ export const reportRoutes: RouteDef[] = [
       const started = performance.now();
       let result;
       try {
-        result = await renderHtmlPage(template, params, await renderSources(s), { page: page as number, rowsPerPage: rowsPerPage as number | undefined });
+        result = await renderHtmlPage(template, params, await renderSources(s, template), { page: page as number, rowsPerPage: rowsPerPage as number | undefined });
         s.metrics.renders.inc({ format: 'html-page', outcome: 'ok' });
       } catch (e) {
         s.metrics.renders.inc({ format: 'html-page', outcome: 'failed' });
