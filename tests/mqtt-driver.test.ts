@@ -32,12 +32,15 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
 /** A started driver collecting into an array; stopped after each test. */
 const running: MqttDriver[] = [];
 const clients: MqttClient[] = [];
+/** Persistent sessions left on the shared local broker, removed after each test. */
+const sessions = new Set<string>();
 async function started(cfg: MqttDriverConfig, logs: string[] = []) {
   const readings: Reading[] = [];
   const driver = new MqttDriver(cfg, { log: (l) => logs.push(l), reconnectMinMs: 100, reconnectMaxMs: 1000 });
+  running.push(driver);
+  if (cfg.url === LOCAL && cfg.qos === 1) sessions.add(cfg.clientId ?? `tracereport-${cfg.name}`);
   await driver.start((rs) => readings.push(...rs));
   expect(driver.status().state).toBe('connected');
-  running.push(driver);
   return { driver, readings, logs };
 }
 async function publisher(url = LOCAL, opts: Parameters<typeof connectAsync>[1] = {}) {
@@ -54,6 +57,8 @@ async function dropSession(clientId: string, url = LOCAL) {
 afterEach(async () => {
   for (const d of running.splice(0)) await d.stop();
   for (const c of clients.splice(0)) await c.endAsync(true);
+  for (const id of sessions) await dropSession(id);
+  sessions.clear();
 });
 
 describe('mqtt driver: mapping (local Mosquitto)', () => {
