@@ -3,7 +3,7 @@ import { TraceReportError } from '../datasources/errors.js';
 import { DataSource } from '../datasources/data-source.js';
 import { loadTemplate, listBuiltinTemplates } from '../renderer/template/builtin.js';
 import { parseParamPairs } from '../renderer/params.js';
-import { renderToFile, OUTPUT_FORMATS, type OutputFormat } from '../renderer/render.js';
+import type { OutputFormat } from '../renderer/render.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { action, DB_OPTION_HELP } from './common.js';
 
@@ -22,6 +22,9 @@ interface RenderOpts {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The formats of renderer/render.ts, here so that the command's help does not load the renderer. */
+const OUTPUT_FORMATS: readonly OutputFormat[] = ['html', 'pdf', 'xlsx', 'csv'];
 
 function parseSources(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -62,6 +65,7 @@ export function register(program: Command): void {
     .action(
       action(async (name: string, opts: RenderOpts) => {
         const format = formatOf(opts);
+        const { renderToFile } = await import('../renderer/render.js'); // charts, PDF and XLSX libraries load only to render
         const { template } = loadTemplate(name);
         const sources = { trace: opts.db ?? defaultTraceDb(), ...parseSources(opts.source) };
         const result = await renderToFile({

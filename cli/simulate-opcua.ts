@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { TraceReportError } from '../datasources/errors.js';
-import { quietOpcuaLogs } from '../collectors/opcua/quiet.js';
-import { opcuaDriverSection, simulateOpcua } from '../collectors/simulate/opcua.js';
 import { action, parsePositiveInt } from './common.js';
 
 interface OpcuaSimOptions {
@@ -43,6 +41,8 @@ export function register(simulate: Command): void {
     .option('--config', 'also print a collector driver section (JSON) subscribing to every tag')
     .action(
       action(async (opts: OpcuaSimOptions) => {
+        // node-opcua takes seconds to load: only this command pays for it.
+        const [{ quietOpcuaLogs }, { opcuaDriverSection, simulateOpcua }] = await Promise.all([import('../collectors/opcua/quiet.js'), import('../collectors/simulate/opcua.js')]);
         if (opts.port > 65535) throw new TraceReportError('ARGUMENT_INVALID', `--port must be at most 65535, got ${opts.port}`);
         const users = parseUsers(opts.user);
         quietOpcuaLogs('errors');

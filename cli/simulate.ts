@@ -7,6 +7,8 @@ import { TraceReportError } from '../datasources/errors.js';
 import type { ExcursionOptions } from '../collectors/simulate/line.js';
 import { simulateMqtt } from '../collectors/simulate/mqtt.js';
 import { action } from './common.js';
+import { register as registerOpcua } from './simulate-opcua.js';
+import { register as registerModbus } from './simulate-modbus.js';
 
 interface MqttSimOptions {
   broker: string;
@@ -111,4 +113,6 @@ function registerMqtt(simulate: Command): void {
 export function register(program: Command): void {
   const simulate = program.command('simulate').description('simulated production lines (from the demo plant) for demos and tests');
   registerMqtt(simulate);
+  registerOpcua(simulate);
+  registerModbus(simulate);
 }

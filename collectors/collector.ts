@@ -52,12 +52,13 @@ export async function createDriver(c: DriverConfig, log: (m: string) => void): P
       return new MqttDriver(c, { log });
     }
     case 'opcua': {
-      const { OpcuaDriver } = await import('./opcua/driver.js');
+      const [{ OpcuaDriver }, { quietOpcuaLogs }] = await Promise.all([import('./opcua/driver.js'), import('./opcua/quiet.js')]);
+      quietOpcuaLogs('errors');
       return new OpcuaDriver(c);
     }
     case 'modbus': {
       const { ModbusDriver } = await import('./modbus/driver.js');
-      return new ModbusDriver(c);
+      return new ModbusDriver(c, { log });
     }
   }
 }
