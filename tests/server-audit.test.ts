@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuild, runCliAsync } from './support/cli.js';
+import { parseJson } from './server-support.js';
 import { ADMIN_PASSWORD, Client, startTestServer, type TestServer } from './server-support.js';
 
 let server: TestServer;
@@ -138,7 +139,7 @@ describe('audit trail', () => {
 
   it('verify --json gives the problems as data', async () => {
     const r = await verifyAfter('json', (db) => db.prepare("update srv_audit set user_name = 'mallory' where seq = 2").run(), ['--json']);
-    const out = JSON.parse(r.stdout) as { ok: boolean; problems: { seq: number; kind: string }[] };
+    const out = parseJson(r.stdout) as { ok: boolean; problems: { seq: number; kind: string }[] };
     expect(out.ok).toBe(false);
     expect(out.problems[0]).toMatchObject({ seq: 2, kind: 'changed' });
   });

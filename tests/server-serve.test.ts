@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../server/routes/table.js';
 import { BIN, ROOT, requireBuild, runCliAsync } from './support/cli.js';
-import { Client } from './server-support.js';
+import { Client, parseJson } from './server-support.js';
 
 let dir: string;
 let adminPassword: string;
@@ -121,7 +121,7 @@ describe('tracereport routes', () => {
   it('--json prints the same table the server is built from', async () => {
     const r = await runCliAsync(['routes', '--json']);
     expect(r.status).toBe(0);
-    const table = JSON.parse(r.stdout) as { method: string; path: string; permission: string }[];
+    const table = parseJson(r.stdout) as { method: string; path: string; permission: string }[];
     expect(table.map((x) => `${x.method} ${x.path} ${x.permission}`)).toEqual(ROUTES.map((x) => `${x.method} ${x.path} ${x.permission}`));
   });
 

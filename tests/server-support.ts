@@ -89,3 +89,12 @@ export async function usersByRole(base: string, roles: string[]): Promise<Record
   }
   return out;
 }
+
+/** JSON.parse that shows the text around the problem when it fails (CLI output in tests). */
+export function parseJson(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; output ends with: ${JSON.stringify(text.slice(-400))}`);
+  }
+}
