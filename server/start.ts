@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { BrowserPool } from '../renderer/pdf/browser-pool.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { createApp } from './app.js';
+import { dummyHash } from './auth/password.js';
 import { auditKey as deriveAuditKey } from './audit/chain.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { ServerMetrics } from './metrics.js';
@@ -61,7 +62,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const services: Services = {
     store,
     templates: new TemplateStore(store.knex),
-    dataSources: new DataSourceStore(store.knex, store.secretKey),
+    dataSources: new DataSourceStore(store.knex, store.secretKey, store.dataDir),
     auditKey: key,
     traceDbUrl,
     traceDb,
@@ -76,6 +77,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   try {
     boot = await bootstrap(store, services.templates, key, { adminPassword: opts.adminPassword });
     await deleteExpiredSessions(store.knex);
+    await dummyHash(); // ready before the first login, so an unknown user costs the same as a known one
     const app = createApp(services);
     const listening = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app.callback()) : http.createServer(app.callback());
     listening.requestTimeout = 10 * 60 * 1000;

@@ -105,6 +105,9 @@ describe('data sources', () => {
     expect(bad.json.error).toMatchObject({ code: 'BODY_INVALID', details: { path: '$.name' } });
     const dup = await admin.request('POST', '/api/datasources', { name: 'qa', url: 'x.sqlite' });
     expect(dup.status).toBe(409);
+    const own = await admin.request('POST', '/api/datasources', { name: 'config', url: path.join(server.dir, 'data', 'server.sqlite') });
+    expect(own.status).toBe(400);
+    expect(own.json.error.details.path).toBe('$.url');
   });
 
   it('delete, then 404', async () => {

@@ -3,6 +3,7 @@
  * password sealed with AES-256-GCM under the server key, and per-source limits. The password
  * leaves this module only inside the URL handed to the database driver.
  */
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { TraceReportError } from '../../datasources/errors.js';
 import { parseSourceUrl } from '../../datasources/source-url.js';
@@ -80,6 +81,8 @@ export class DataSourceStore {
   constructor(
     private readonly knex: Knex,
     secretKey: Buffer,
+    /** The server's data folder: no data source may point into it (the config database, the key). */
+    private readonly dataDir?: string,
   ) {
     this.key = deriveKey(secretKey, 'data-source passwords');
   }
@@ -93,7 +96,10 @@ export class DataSourceStore {
     }
     if (creating || input.url !== undefined) {
       if (typeof input.url !== 'string') throw new TraceReportError('BODY_INVALID', 'url: a postgres://, mysql://, mssql:// URL or a SQLite path', { path: '$.url' });
-      parseSourceUrl(input.url);
+      const spec = parseSourceUrl(input.url);
+      if (spec.dialect === 'sqlite' && this.dataDir && (spec.database + path.sep).startsWith(path.resolve(this.dataDir) + path.sep)) {
+        throw new TraceReportError('BODY_INVALID', "url: a data source may not point into the server's data folder", { path: '$.url' });
+      }
     }
     if (input.password !== undefined && input.password !== null && typeof input.password !== 'string') {
       throw new TraceReportError('BODY_INVALID', 'password: text, or null to remove it', { path: '$.password' });
