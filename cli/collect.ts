@@ -38,7 +38,9 @@ function configFrom(opts: CollectCliOptions): CollectorConfig {
   if (opts.mqtt) {
     const driver = conventionDriverConfig(opts.mqtt, { prefix: opts.topicPrefix, ...(opts.clientId ? { clientId: opts.clientId } : {}) });
     // Checked like a config file, so a bad URL is named the same way.
-    return parseCollectorConfig(JSON.stringify({ drivers: [driver] }), '--mqtt');
+    // Zero-config still watches the limits of the plant's parameter specs. SPC stays off: its control limits
+    // need a baseline per product, and a zero-config line's history mixes products (a config file turns it on).
+    return parseCollectorConfig(JSON.stringify({ drivers: [driver], rules: { spc: { enabled: false } } }), '--mqtt');
   }
   throw new TraceReportError('ARGUMENT_INVALID', 'give --config FILE (see docs/collectors.md) or --mqtt URL for the zero-config MQTT convention');
 }

@@ -143,3 +143,34 @@ describe.each([
     for (const { value } of values) expect(value).toBeGreaterThan(40), expect(value).toBeLessThan(100);
   });
 });
+
+describe('zero-config MQTT over the demo plant', () => {
+  it('the simulated line reaches the store and only its planted excursion raises a limit alarm (limits from the specs)', async () => {
+    const db = path.join(dir, 'demo.sqlite');
+    const gen = runCli(['demo', 'generate', '--lots', '200', '--db', db]);
+    expect(gen.status, gen.stderr).toBe(0);
+    const prefix = `trzc${process.pid}${Date.now() % 100000}`;
+    const collector = start(['collect', '--mqtt', 'mqtt://127.0.0.1:1883', '--topic-prefix', prefix, '--client-id', prefix, '--db', db, '--journal', path.join(dir, 'zc-journal')]);
+    await until('the collector to subscribe', () => (/collecting from mqtt/.test(collector.err()) ? true : undefined));
+    const sim = start(['simulate', 'mqtt', '--broker', 'mqtt://127.0.0.1:1883', '--prefix', prefix, '--rate', '2', '--duration', '4', '--excursion-at', new Date().toISOString(), '--excursion-for', '60']);
+    expect(await exited(sim), sim.err()).toBe(0);
+    // The demo plant's history has alarms of its own (rule SPEC_HIGH, in 2025): only the collector's count here.
+    const excursion = await until('the excursion alarm', () => {
+      const c = counts(db, 'EXT-L1-01', 'melt_pressure');
+      const live = c.alarms.filter((a) => a.rule.startsWith('limit'));
+      return live.length > 0 ? { ...c, alarms: live } : undefined;
+    });
+    collector.kill('SIGTERM');
+    expect(await exited(collector), collector.err()).toBe(0);
+    expect(excursion.alarms).toEqual([{ rule: 'limit_high', parameter: 'melt_pressure', cleared_at: null }]);
+    const sqlite = new Database(db, { readonly: true });
+    const since = "'2026-01-01'";
+    const alarms = sqlite
+      .prepare(`select e.code, a.parameter, a.rule from alarm a join equipment e on e.id = a.equipment_id where a.raised_at > ${since} and a.rule like 'limit%'`)
+      .all();
+    const live = sqlite.prepare(`select count(*) as n from sample where ts > ${since}`).get() as { n: number };
+    sqlite.close();
+    expect(alarms).toEqual([{ code: 'EXT-L1-01', parameter: 'melt_pressure', rule: 'limit_high' }]);
+    expect(live.n).toBeGreaterThan(36 * 4);
+  });
+});

@@ -9,7 +9,7 @@ import { limitKey, loadLimits, loadOpenAlarms, loadSpecLimits, mergeLimits, type
 
 /**
  * Spec limits per (equipment, parameter) from a small plant on every dialect:
- *  - MIX-1 (class mixer) serves step 10 of RT-A (v1 superseded by v2) and of RT-B: tightest window of the latest versions;
+ *  - MIX-1 (class mixer) serves step 10 of RT-A (v1 superseded by v2) and of RT-B: widest window of the latest versions;
  *  - EXT-1 has no class; an operation of a RT-C work order ran on it at step 20: its spec applies;
  *  - PCK-1 (class packer) serves no step with a spec: no limits.
  */
@@ -21,8 +21,8 @@ const EVENTS = [
   { type: 'route', id: 'r2', route: 'RT-A', version: 2, steps: [{ seq: 10, operation: 'mix', equipmentClass: 'mixer' }, { seq: 20, operation: 'pack', equipmentClass: 'packer' }] },
   { type: 'route', id: 'r3', route: 'RT-B', version: 1, steps: [{ seq: 10, operation: 'mix', equipmentClass: 'mixer' }] },
   { type: 'route', id: 'r4', route: 'RT-C', version: 1, steps: [{ seq: 10, operation: 'mix' }, { seq: 20, operation: 'extrude' }] },
-  // v1 is wider and lower: superseded by v2, it must not tighten anything.
-  { type: 'parameterSpec', id: 's1', route: 'RT-A', version: 1, step: 10, parameter: 'temp', lsl: 77, target: 78, usl: 79, unit: 'C' },
+  // v1 is wider: superseded by v2, it must not widen anything.
+  { type: 'parameterSpec', id: 's1', route: 'RT-A', version: 1, step: 10, parameter: 'temp', lsl: 70, target: 78, usl: 90, unit: 'C' },
   { type: 'parameterSpec', id: 's2', route: 'RT-A', version: 2, step: 10, parameter: 'temp', lsl: 75, target: 80, usl: 85, unit: 'C' },
   { type: 'parameterSpec', id: 's3', route: 'RT-B', version: 1, step: 10, parameter: 'temp', lsl: 72, target: 78, usl: 84, unit: 'C' },
   { type: 'parameterSpec', id: 's4', route: 'RT-B', version: 1, step: 10, parameter: 'speed', usl: 1500, unit: 'rpm' },
@@ -52,14 +52,14 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('spec limits on $lab
     await tdb?.drop();
   });
 
-  it.skipIf(!!target.unavailable)('takes the tightest window of the latest route versions, by equipment class and by operations', async () => {
+  it.skipIf(!!target.unavailable)('takes the widest window of the latest route versions, by equipment class and by operations', async () => {
     const limits = await loadSpecLimits(db);
     const pick = (e: string, p: string) => {
       const l = limits.get(limitKey(e, p));
       return l && { lsl: l.lsl, usl: l.usl, target: l.target, unit: l.unit, source: l.source, severity: l.severity };
     };
-    // RT-A v2 75..85 (target 80) and RT-B 72..84 (target 78): LSL 75, USL 84, target mean 79.
-    expect(pick('MIX-1', 'temp')).toEqual({ lsl: 75, usl: 84, target: 79, unit: 'C', source: 'spec', severity: 'critical' });
+    // RT-A v2 75..85 (target 80) and RT-B 72..84 (target 78): LSL 72, USL 85, target mean 79 (v1's 70..90 does not count).
+    expect(pick('MIX-1', 'temp')).toEqual({ lsl: 72, usl: 85, target: 79, unit: 'C', source: 'spec', severity: 'critical' });
     expect(pick('MIX-1', 'speed')).toEqual({ lsl: undefined, usl: 1500, target: undefined, unit: 'rpm', source: 'spec', severity: 'critical' });
     expect(pick('EXT-1', 'pressure')).toEqual({ lsl: 100, usl: 120, target: 110, unit: 'bar', source: 'spec', severity: 'critical' });
     // Step 10 of RT-C never ran on EXT-1 and has no equipment class.
@@ -77,7 +77,7 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('spec limits on $lab
     });
     const merged = await loadLimits(db, rules);
     const mix = merged.get(limitKey('MIX-1', 'temp'))!;
-    expect({ lsl: mix.lsl, usl: mix.usl, target: mix.target, severity: mix.severity, source: mix.source }).toEqual({ lsl: 75, usl: 83, target: 79, severity: 'warning', source: 'spec+config' });
+    expect({ lsl: mix.lsl, usl: mix.usl, target: mix.target, severity: mix.severity, source: mix.source }).toEqual({ lsl: 72, usl: 83, target: 79, severity: 'warning', source: 'spec+config' });
     const pck = merged.get(limitKey('PCK-1', 'weight'))!;
     expect({ lsl: pck.lsl, usl: pck.usl, target: pck.target, severity: pck.severity, source: pck.source }).toEqual({ lsl: 24.5, usl: 25.5, target: 25, severity: 'critical', source: 'config' });
     expect(merged.size).toBe(4);

@@ -69,12 +69,14 @@ const num = (v: number | string | null): number | undefined => {
 };
 
 /**
- * Per (equipment, parameter) limits from `parameter_spec`. When several specs apply (several routes,
- * or several steps of one route on the same equipment), the tightest window is taken: the highest LSL
- * and the lowest USL, since a value outside any applicable spec is out of spec for some product made
- * there. The target is the mean of the applicable targets, clamped into that window (the window's
- * midpoint when no spec names a target). A window that ends up empty (LSL > USL: specs that cannot
- * all be met) is kept as is and alarms on every value — that is a spec problem worth seeing.
+ * Per (equipment, parameter) limits from `parameter_spec`. An equipment usually makes several products
+ * (several routes, or several steps of one route), and a sample does not say which one was running, so
+ * the widest window of the applicable specs is taken: the lowest LSL and the highest USL among the specs
+ * that name one. A value outside it is out of spec for every product made there, so an alarm always
+ * means a real excursion. (The tightest window was tried first: on the demo line, whose products have
+ * adjacent windows such as 200–220 and 220–240 °C, it raised 72 false alarms in 10 s of in-spec data.)
+ * Limits per running product, from the operation on the equipment at the sample's time, would be
+ * sharper; they are not done. The target is the mean of the applicable targets, clamped into the window.
  */
 export async function loadSpecLimits(db: DataSource): Promise<LimitTable> {
   const rows = await db.query<SpecRow & Record<string, unknown>>(SPEC_SQL);
@@ -97,8 +99,8 @@ export async function loadSpecLimits(db: DataSource): Promise<LimitTable> {
     const lsls = g.map((r) => num(r.lsl)).filter((v): v is number => v !== undefined);
     const usls = g.map((r) => num(r.usl)).filter((v): v is number => v !== undefined);
     const targets = g.map((r) => num(r.target)).filter((v): v is number => v !== undefined);
-    const lsl = lsls.length ? Math.max(...lsls) : undefined;
-    const usl = usls.length ? Math.min(...usls) : undefined;
+    const lsl = lsls.length ? Math.min(...lsls) : undefined;
+    const usl = usls.length ? Math.max(...usls) : undefined;
     if (lsl === undefined && usl === undefined) continue;
     let target = targets.length ? targets.reduce((a, b) => a + b, 0) / targets.length : lsl !== undefined && usl !== undefined ? (lsl + usl) / 2 : undefined;
     if (target !== undefined && lsl !== undefined) target = Math.max(target, lsl);
