@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { routeTable } from '../server/routes/table.js';
 import { action } from './common.js';
 
 /** `tracereport routes [--json]`: the server's route table with each route's required permission. */
@@ -10,6 +9,7 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array of {method, path, permission, summary}')
     .action(
       action(async (opts: { json?: boolean }) => {
+        const { routeTable } = await import('../server/routes/table.js');
         const table = routeTable();
         if (opts.json) {
           process.stdout.write(JSON.stringify(table, null, 2) + '\n');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { TraceReportError } from '../datasources/errors.js';
-import { startServer } from '../server/start.js';
 import { CONFIG_DB_ENV } from '../server/store/open.js';
 import { ADMIN_PASSWORD_ENV } from '../server/bootstrap.js';
 import { SECRET_KEY_ENV } from '../server/store/secret-key.js';
@@ -38,6 +37,7 @@ export function register(program: Command): void {
           if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(o)) throw new TraceReportError('ARGUMENT_INVALID', `--embed-origin takes an origin such as https://portal.example.com, got "${o}"`);
         }
         if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new TraceReportError('ARGUMENT_INVALID', 'give both --tls-cert and --tls-key, or neither');
+        const { startServer } = await import('../server/start.js'); // koa, the renderer and its libraries load only to serve
         const server = await startServer({
           port,
           host: opts.host,
