@@ -274,8 +274,9 @@ export function createLine(options: LineOptions = {}): SimulatedLine {
   function valueOf(s: Signal, t: number): number {
     const drift = 0.25 * s.half * (0.6 * Math.sin((2 * Math.PI * t) / s.p1 + s.f1) + 0.4 * Math.sin((2 * Math.PI * t) / s.p2 + s.f2));
     const noise = 0.08 * s.half * gaussian(s.key, t);
-    // In spec: |drift + noise| ≤ 0.53 half-width. On the excursion's plateau the value clears USL.
-    const excursionLift = s === excursionSignal ? 1.6 * s.half * lift(t) : 0;
+    // In spec: |drift + noise| ≤ 0.53 half-width. On the excursion's plateau the value clears USL by at least
+    // 0.67 half-width: far enough to be out of spec for every product made on the equipment, not only its own.
+    const excursionLift = s === excursionSignal ? 2.2 * s.half * lift(t) : 0;
     const v = s.tag.target + drift + noise + excursionLift;
     return Math.round(v * 1000) / 1000;
   }
