@@ -14,6 +14,7 @@ import Modbus from 'jsmodbus';
 import type { ModbusDriverConfig } from '../config.js';
 import { encodeRegisters } from '../modbus/decode.js';
 import { createLine, type LineOptions, type SimulatedLine, type TagDef } from './line.js';
+import { periodTicker } from './ticker.js';
 
 export interface SimulateModbusOptions extends LineOptions {
   /** TCP port (default 5020; 0 picks a free one, see `port` on the result). */
@@ -108,20 +109,7 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
     }
     updatedAt = at;
   };
-  const period = line.periodMs;
-  const tick = (): number => Math.floor(Date.now() / period) * period;
-  write(new Date(tick()));
-
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    const next = tick() + period;
-    timer = setTimeout(() => {
-      if (stopped) return;
-      write(new Date(tick()));
-      schedule();
-    }, Math.max(0, next - Date.now()));
-  };
+  const ticker = periodTicker(line.periodMs, write);
 
   await new Promise<void>((resolve, reject) => {
     netServer.once('error', reject);
@@ -130,7 +118,7 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
       resolve();
     });
   });
-  schedule();
+  ticker.start();
   const port = (netServer.address() as net.AddressInfo).port;
 
   return {
@@ -142,8 +130,7 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
       return updatedAt;
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
+      ticker.stop();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => netServer.close(() => resolve()));
     },

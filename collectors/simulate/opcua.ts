@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { OpcuaDriverConfig } from '../config.js';
 import { startLineServer, type LineServer } from '../opcua/line-server.js';
 import { createLine, type LineOptions, type SimulatedLine, type TagDef } from './line.js';
+import { periodTicker } from './ticker.js';
 
 export interface SimulateOpcuaOptions extends LineOptions {
   /** TCP port (default 4840; 0 picks a free one, see `port` on the result). */
@@ -90,21 +91,8 @@ export async function simulateOpcua(opts: SimulateOpcuaOptions = {}): Promise<Op
     }
     updatedAt = at;
   };
-  const period = line.periodMs;
-  const tick = (): number => Math.floor(Date.now() / period) * period;
-  write(new Date(tick()));
-
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    const next = tick() + period;
-    timer = setTimeout(() => {
-      if (stopped) return;
-      write(new Date(tick()));
-      schedule();
-    }, Math.max(0, next - Date.now()));
-  };
-  schedule();
+  const ticker = periodTicker(line.periodMs, write);
+  ticker.start();
 
   return {
     endpoint: server.endpoint,
@@ -115,8 +103,7 @@ export async function simulateOpcua(opts: SimulateOpcuaOptions = {}): Promise<Op
       return updatedAt;
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      ticker.stop();
       await server.stop();
     },
   };
