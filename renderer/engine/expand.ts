@@ -73,7 +73,7 @@ function fullSheet(
   warn: (w: RenderWarning) => void,
 ): ResolvedSheet {
   const name = plan.sheet.name;
-  const out = expandSheetFull({ plan, sheetName: name, rows, params: input.params, styles, warn }, template.page.repeatRows);
+  const out = expandSheetFull({ plan, sheetName: name, rows, params: input.params, styles, warn }, plan.sheet.repeatRows ?? template.page.repeatRows);
   meta.outputRows[name] = out.outputRows;
   return {
     name,

@@ -103,6 +103,21 @@ describe('expandGrid: sheets, metadata and errors', () => {
     expect(r.sheet.repeatRows).toEqual({ first: 0, last: 0 });
   });
 
+  it('a sheet may repeat its own header rows instead of the page setup\'s, in full and streaming mode', async () => {
+    for (const mode of ['auto', 'full'] as const) {
+      const r = await runCase({
+        rows: { ds: sales },
+        mode,
+        page: { repeatRows: '1:1' },
+        sheet: { repeatRows: '2:2' },
+        cells: { A1: { text: 'Title' }, A2: { text: 'Person' }, A3: { field: 'ds.person', display: 'list' } },
+        extraSheets: [{ name: 'T', cells: { A1: { text: 'P' }, A2: { field: 'ds.person' } } }],
+      });
+      expect(r.sheets[0]!.sheet.repeatRows, mode).toEqual({ first: 1, last: 1 });
+      expect(r.sheets[1]!.sheet.repeatRows, mode).toEqual({ first: 0, last: 0 });
+    }
+  });
+
   it('each template sheet is its own resolved sheet', async () => {
     const r = await runCase({
       rows: { ds: sales },

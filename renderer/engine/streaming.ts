@@ -147,7 +147,7 @@ export function streamable(template: GridTemplate, plans: readonly SheetPlan[]):
   }
   const sheet = plan.sheet;
   if (sheet.freeze && parseAddress(sheet.freeze).row > detailRow) return undefined;
-  const repeat = template.page.repeatRows;
+  const repeat = sheet.repeatRows ?? template.page.repeatRows;
   if (repeat && Number(repeat.split(':')[1]) > detailRow) return undefined;
   return { sheetIndex, dataset, detailRow, chain, depth, detail, header, footer, footerFormulas, aggregates };
 }
@@ -231,8 +231,9 @@ export function expandSheetStreaming(args: StreamArgs): ResolvedSheet {
     frozen = { rows: p.row - 1, cols: p.col - 1 };
   }
   let repeatRows: ResolvedSheet['repeatRows'];
-  if (template.page.repeatRows) {
-    const [a, b] = template.page.repeatRows.split(':').map(Number) as [number, number];
+  const repeatSpec = sheet.repeatRows ?? template.page.repeatRows;
+  if (repeatSpec) {
+    const [a, b] = repeatSpec.split(':').map(Number) as [number, number];
     repeatRows = { first: a - 1, last: b - 1 };
   }
 

@@ -216,6 +216,8 @@ export const sheetSchema = z.strictObject({
   floats: z.array(floatSchema).default([]),
   /** Top-left cell of the scrolling area (Excel "freeze panes"): `A2` freezes row 1. */
   freeze: cellAddress.optional(),
+  /** This sheet's rows repeated at the top of every printed page, such as `3:3` (default: page.repeatRows). */
+  repeatRows: z.string().regex(/^[1-9][0-9]*:[1-9][0-9]*$/, 'rows such as 1:2').optional(),
 });
 export type TemplateSheet = z.infer<typeof sheetSchema>;
 
