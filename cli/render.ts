@@ -3,7 +3,7 @@ import { TraceReportError } from '../datasources/errors.js';
 import { DataSource } from '../datasources/data-source.js';
 import { loadTemplate, listBuiltinTemplates } from '../renderer/template/builtin.js';
 import { parseParamPairs } from '../renderer/params.js';
-import type { OutputFormat } from '../renderer/render.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../renderer/output-formats.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { action, DB_OPTION_HELP } from './common.js';
 
@@ -23,8 +23,6 @@ interface RenderOpts {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** The formats of renderer/render.ts, here so that the command's help does not load the renderer. */
-const OUTPUT_FORMATS: readonly OutputFormat[] = ['html', 'pdf', 'xlsx', 'csv'];
 
 function parseSources(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

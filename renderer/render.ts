@@ -20,8 +20,9 @@ import { renderChartSvg } from './charts/render.js';
 import { BrowserPool } from './pdf/browser-pool.js';
 import { writeDocument } from './document/render-document.js';
 
-export const OUTPUT_FORMATS = ['html', 'pdf', 'xlsx', 'csv'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
+
+export { OUTPUT_FORMATS, type OutputFormat };
 
 export interface RenderRequest extends SourceRegistryOptions {
   template: Template;
