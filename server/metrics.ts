@@ -1,5 +1,18 @@
-/** Prometheus metrics of one server: request durations by route, renders by format and their durations. */
+/**
+ * Prometheus metrics of one server: request durations by route, renders by format and their durations,
+ * query cache lookups and rows, and the PDF browser pool (read when scraped; 0 before the first PDF).
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrowserPoolStats } from '../renderer/pdf/browser-pool.js';
+
+/** The pool's gauges: metric name suffix, help, the figure it shows. */
+const POOL_GAUGES: readonly [string, string, keyof BrowserPoolStats][] = [
+  ['browsers', 'Chromium processes of the PDF pool', 'browsers'],
+  ['pages', 'Pages open in the PDF pool (rendering or idle)', 'pages'],
+  ['busy', 'PDF renders holding a page of the pool', 'busy'],
+  ['queued', 'PDF renders waiting for a page of the pool', 'queued'],
+  ['capacity', 'Pages the PDF pool renders on at once (0 before the pool exists)', 'capacity'],
+];
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -31,8 +44,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly cacheRows: Gauge;
+  readonly pool: Readonly<Record<string, Gauge>>;
 
-  constructor(cachedRows: () => number = () => 0) {
+  /**
+   * @param cachedRows rows held in the query cache
+   * @param poolStats the PDF browser pool's figures, undefined while there is no pool (all 0)
+   */
+  constructor(cachedRows: () => number = () => 0, poolStats: () => BrowserPoolStats | undefined = () => undefined) {
     this.cacheRows = new Gauge({
       name: 'tracereport_query_cache_rows',
       help: 'Rows held in the query cache',
@@ -41,6 +59,19 @@ export class ServerMetrics {
         this.set(cachedRows());
       },
     });
+    this.pool = Object.fromEntries(
+      POOL_GAUGES.map(([suffix, help, key]) => [
+        suffix,
+        new Gauge({
+          name: `tracereport_pdf_pool_${suffix}`,
+          help,
+          registers: [this.registry],
+          collect() {
+            this.set(poolStats()?.[key] ?? 0);
+          },
+        }),
+      ]),
+    );
     collectDefaultMetrics({ register: this.registry, prefix: 'tracereport_' });
   }
 }

@@ -58,7 +58,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const key = deriveAuditKey(store.secretKey);
   let pool: BrowserPool | undefined;
   const queryCache: QueryCache = new QueryCache(undefined, undefined, (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
-  const metrics = new ServerMetrics(() => queryCache.size.rows);
+  const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats());
   const services: Services = {
     store,
     templates: new TemplateStore(store.knex),

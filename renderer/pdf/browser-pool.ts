@@ -30,6 +30,20 @@ export interface BrowserPoolOptions {
   launchTimeoutMs?: number;
 }
 
+/** What the pool holds at one moment (for metrics). */
+export interface BrowserPoolStats {
+  /** Chromium processes running (a retiring one still finishing its renders counts). */
+  browsers: number;
+  /** Pages open in them: rendering plus idle ones kept for the next render. */
+  pages: number;
+  /** Renders holding a place among the pages (rendering, or waiting for Chromium to start). */
+  busy: number;
+  /** Renders waiting for a place. */
+  queued: number;
+  /** Places among the pages (maxPages). */
+  capacity: number;
+}
+
 /** One launched browser and the pages it has. */
 interface Generation {
   readonly browser: Browser;
@@ -46,6 +60,7 @@ export class BrowserPool {
   private launching: Promise<Generation> | undefined;
   private readonly waiting: (() => void)[] = [];
   private busy = 0;
+  private queued = 0;
   private closed = false;
   private readonly generations = new Set<Generation>();
 
@@ -62,6 +77,13 @@ export class BrowserPool {
   /** Process id of the current browser (none before the first render or after a crash). */
   get browserPid(): number | undefined {
     return this.current?.alive ? this.current.browser.process()?.pid : undefined;
+  }
+
+  /** Browsers and pages open, renders busy and queued, right now. */
+  stats(): BrowserPoolStats {
+    let pages = 0;
+    for (const g of this.generations) pages += g.active + g.idle.length;
+    return { browsers: this.generations.size, pages, busy: this.busy, queued: this.queued, capacity: this.opts.maxPages };
   }
 
   /**
@@ -136,18 +158,30 @@ export class BrowserPool {
       this.busy++;
       return { granted: Promise.resolve(), cancel: () => {} };
     }
-    let cancelled = false;
+    let state: 'waiting' | 'granted' | 'cancelled' = 'waiting';
+    this.queued++;
     const granted = new Promise<void>((resolve) =>
       this.waiting.push(() => {
-        if (cancelled) {
+        if (state === 'cancelled') {
           this.waiting.shift()?.();
           return;
         }
+        state = 'granted';
+        this.queued--;
         this.busy++;
         resolve();
       }),
     );
-    return { granted, cancel: () => void (cancelled = true) };
+    const cancel = () => {
+      if (state === 'waiting') this.queued--;
+      else if (state === 'granted') {
+        // Granted in the same tick as the time limit won the race: hand the place on.
+        this.busy--;
+        this.waiting.shift()?.();
+      }
+      state = 'cancelled';
+    };
+    return { granted, cancel };
   }
 
   private async page(): Promise<{ gen: Generation; page: Page }> {
