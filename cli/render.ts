@@ -3,12 +3,14 @@ import { TraceReportError } from '../datasources/errors.js';
 import { DataSource } from '../datasources/data-source.js';
 import { loadTemplate, listBuiltinTemplates } from '../renderer/template/builtin.js';
 import { parseParamPairs } from '../renderer/params.js';
+import { boundValuesFromPairs } from '../renderer/user-values.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../renderer/output-formats.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { action, DB_OPTION_HELP } from './common.js';
 
 interface RenderOpts {
   param: string[];
+  userValue: string[];
   source: string[];
   db?: string;
   format?: string;
@@ -50,6 +52,7 @@ export function register(program: Command): void {
     .description('render a report template to html, pdf, xlsx or csv')
     .argument('<template>', `a template JSON file, or a built-in template name (${listBuiltinTemplates().join(', ') || 'none yet'})`)
     .option('-p, --param <name=value>', 'a parameter value; repeat the flag for a multi-value parameter', collect, [])
+    .option('-u, --user-value <name=value>', 'a $user.<name> value for a template with row-level security (the server binds the logged-in user\'s); repeat for a list', collect, [])
     .option('-s, --source <name=URL>', 'define or override a data source named in the datasets (a SQLite path or a URL)', collect, [])
     .option('--db <db>', `${DB_OPTION_HELP}; the source named "trace"`)
     .option('-f, --format <format>', `output format: ${OUTPUT_FORMATS.join(', ')} (default: from the output file's extension)`)
@@ -69,6 +72,7 @@ export function register(program: Command): void {
         const result = await renderToFile({
           template,
           params: parseParamPairs(opts.param),
+          bound: boundValuesFromPairs(parseParamPairs(opts.userValue, '--user-value')),
           sources,
           openSource: (sourceName, url, limits) => (sourceName === 'trace' ? openTraceStore(url, limits) : Promise.resolve(new DataSource(sourceName, url, limits))),
           format,

@@ -57,6 +57,15 @@ describe('optional clauses see only whether a parameter is set', () => {
     expect(r.bindings).toEqual(bindings);
   });
 
+  it.each([
+    { name: 'user attribute set', params: { '$user.plant': 'A' }, want: 'select * from batch where 1=1  and plant = ?', bindings: ['A'] },
+    { name: 'user attribute null', params: { '$user.plant': null }, want: 'select * from batch where 1=1 ', bindings: [] },
+  ])('a block can test a server-bound $user value: $name', ({ params, want, bindings }) => {
+    const r = compileSql('select * from batch where 1=1 {{#if $user.plant}} and plant = :$user.plant{{/if}}', params as never);
+    expect(r.sql).toBe(want);
+    expect(r.bindings).toEqual(bindings);
+  });
+
   it('the value itself never reaches the text, even through the template', () => {
     const r = compileSql("select {{#if x}}1{{/if}} where v = :x", { x: "'; drop table lot; --" });
     expect(r.sql).not.toContain('drop');

@@ -74,6 +74,24 @@ export function isSet(v: ParamValue): boolean {
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 
 /**
+ * What a SQL template's blocks see: for each parameter only whether it is set, never its value. A
+ * dotted name such as `$user.plant` (a value the server binds) is nested so `{{#if $user.plant}}` reads it.
+ */
+export function setFlags(params: ParamValues): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    flags[k] = isSet(v);
+    const dot = k.indexOf('.');
+    if (dot > 0) {
+      const head = k.slice(0, dot);
+      const group = flags[head] !== null && typeof flags[head] === 'object' ? (flags[head] as Record<string, boolean>) : (flags[head] = {});
+      (group as Record<string, boolean>)[k.slice(dot + 1)] = isSet(v);
+    }
+  }
+  return flags;
+}
+
+/**
  * Turns a SQL template with handlebars blocks and `:name` parameters into SQL with positional
  * `?` placeholders and the bound values. Values are never spliced into the text.
  */
@@ -86,10 +104,7 @@ export function compileSql(template: string, params: ParamValues = {}): Compiled
       fn = hb.compile(template, { noEscape: true, strict: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true } });
       cache.set(template, fn);
     }
-    // The template sees only whether each parameter is set, never its value.
-    const flags: Record<string, boolean> = {};
-    for (const [k, v] of Object.entries(params)) flags[k] = isSet(v);
-    text = fn(flags);
+    text = fn(setFlags(params));
   }
   return bindNamed(text, params);
 }

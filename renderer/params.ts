@@ -131,11 +131,11 @@ export async function resolveParams(
 }
 
 /** `name=value` pairs (a name repeated gives a list) as raw values. */
-export function parseParamPairs(pairs: readonly string[]): Record<string, string | string[]> {
+export function parseParamPairs(pairs: readonly string[], flag = '--param'): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new TraceReportError('ARGUMENT_INVALID', `--param takes name=value, got "${pair}"`);
+    if (eq <= 0) throw new TraceReportError('ARGUMENT_INVALID', `${flag} takes name=value, got "${pair}"`);
     const name = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
     const prev = out[name];

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { TraceReportError, isTraceReportError } from '../datasources/errors.js';
 import { checkDatasets, datasetArray, datasetRows, SourceRegistry, type SourceRegistryOptions } from './datasets.js';
 import { resolveParams, type RawValue, type TypedValue } from './params.js';
+import { boundValuesFor, refuseBoundNames, type BoundValues } from './user-values.js';
 import type { RenderMeta } from './resolved.js';
 import type { Template } from './template/schema.js';
 import { expandGrid } from './engine/expand.js';
@@ -28,6 +29,8 @@ export interface RenderRequest extends SourceRegistryOptions {
   template: Template;
   /** Raw parameter values by name (strings or lists of strings from a command line, JSON values from an API). */
   params?: Readonly<Record<string, RawValue>>;
+  /** `$user.*` values bound by the caller (row-level security); never taken from `params`. */
+  bound?: BoundValues;
   format: OutputFormat;
   /** Output file path. */
   out: string;
@@ -52,11 +55,22 @@ export interface RenderResult {
   params: Record<string, TypedValue>;
 }
 
-/** Validates parameters and datasets (nothing is read yet): the checks done before any query runs. */
-export async function prepareRender(template: Template, raw: Readonly<Record<string, RawValue>>, sources: SourceRegistry): Promise<Record<string, TypedValue>> {
-  const params = await resolveParams(template.parameters, raw, (dataset, known) => datasetArray(template, dataset, known, sources));
-  await checkDatasets(template, params, sources);
-  return params;
+/**
+ * Validates parameters and datasets (nothing is read yet): the checks done before any query runs.
+ * The result holds the typed parameters and the bound `$user.*` values the datasets use.
+ */
+export async function prepareRender(
+  template: Template,
+  raw: Readonly<Record<string, RawValue>>,
+  sources: SourceRegistry,
+  bound?: BoundValues,
+): Promise<Record<string, TypedValue>> {
+  refuseBoundNames(raw);
+  const fixed = boundValuesFor(template, bound);
+  const params = await resolveParams(template.parameters, raw, (dataset, known) => datasetArray(template, dataset, { ...known, ...fixed }, sources));
+  const all = { ...params, ...fixed };
+  await checkDatasets(template, all, sources);
+  return all;
 }
 
 /** The CSV sheet option as the writer takes it (0-based index), checked against the template's sheets. */
@@ -91,7 +105,7 @@ export async function renderToFile(req: RenderRequest): Promise<RenderResult> {
   const pool = req.browserPool ?? ownPool;
   const tmp = tempPathFor(out);
   try {
-    const params = await prepareRender(template, req.params ?? {}, sources);
+    const params = await prepareRender(template, req.params ?? {}, sources, req.bound);
     let meta: RenderMeta;
     if (template.kind === 'document') {
       const rows: Record<string, Record<string, unknown>[]> = {};

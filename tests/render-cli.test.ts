@@ -229,6 +229,24 @@ describe('tracereport render: CSV of a chosen sheet', () => {
   });
 });
 
+describe('tracereport render: row-level $user values', () => {
+  it('--user-value binds $user.<name>; without it the filtered dataset has no rows; --param cannot set it', () => {
+    const file = path.join(dir, 'by-region.json');
+    const sql = 'select region, person from sales where region in (:$user.region) order by id';
+    fs.writeFileSync(file, JSON.stringify({ ...salesTemplate, parameters: [], datasets: [{ name: 'ds1', source: 'main', sql }], sheets: [{ name: 'R', cells: { A1: { field: 'ds1.person' } } }] }));
+    const out = path.join(dir, 'by-region.csv');
+    let r = runCli(['render', file, '--source', `main=${db}`, '-o', out, '--user-value', 'region=West', '--user-value', 'region=North']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toBe('Cid\r\n');
+    r = runCli(['render', file, '--source', `main=${db}`, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(out, 'utf8').trim()).toBe('');
+    r = runCli(['render', file, '--source', `main=${db}`, '-o', out, '--param', '$user.region=East']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/come from the logged-in user/);
+  });
+});
+
 describe('tracereport render: errors before any query runs', () => {
   // The source is unreachable: these errors must come from the checks, not from a connection attempt.
   const dead = 'main=postgres://nobody@127.0.0.1:9/none';

@@ -9,6 +9,7 @@ import { renderHtml } from '../../renderer/html/write-html.js';
 import { renderChartSvg } from '../../renderer/charts/render.js';
 import { prepareRender } from '../../renderer/render.js';
 import type { RawValue } from '../../renderer/params.js';
+import type { BoundValues } from '../../renderer/user-values.js';
 import type { RenderMeta } from '../../renderer/resolved.js';
 import type { Template } from '../../renderer/template/schema.js';
 
@@ -25,14 +26,14 @@ export async function renderHtmlPage(
   template: Template,
   raw: Readonly<Record<string, RawValue>>,
   sourceOptions: SourceRegistryOptions,
-  opts: { page: number; rowsPerPage?: number; linkBase?: string },
+  opts: { page: number; rowsPerPage?: number; linkBase?: string; bound?: BoundValues },
 ): Promise<HtmlPage> {
   if (template.kind !== 'grid') {
     throw new TraceReportError('ARGUMENT_INVALID', `template "${template.name}" is a ${template.kind}; it has no pages: render it as html or pdf`);
   }
   const sources = new SourceRegistry(sourceOptions);
   try {
-    const params = await prepareRender(template, raw, sources);
+    const params = await prepareRender(template, raw, sources, opts.bound);
     const report = expandGrid({ template, params, openDataset: (name) => datasetRows(template, name, params, sources) });
     const result = await renderHtml(report, {
       layout: 'paged',

@@ -8,6 +8,7 @@ import { TraceReportError, isTraceReportError } from '../../datasources/errors.j
 import { datasetArray, type SourceRegistry } from '../../renderer/datasets.js';
 import { convertValue, type RawValue, type TypedValue } from '../../renderer/params.js';
 import type { Template, TemplateParameter } from '../../renderer/template/schema.js';
+import { boundValuesFor, refuseBoundNames, type BoundValues } from '../../renderer/user-values.js';
 import { jsonValue, type JsonScalar } from './json-value.js';
 
 export interface PanelOption {
@@ -31,7 +32,9 @@ const fieldError = (e: unknown) => (isTraceReportError(e) ? { code: e.code, mess
 
 const labelOf = (v: unknown): string => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v));
 
-export async function parameterPanel(template: Template, raw: Readonly<Record<string, RawValue>>, sources: SourceRegistry): Promise<PanelParameter[]> {
+export async function parameterPanel(template: Template, raw: Readonly<Record<string, RawValue>>, sources: SourceRegistry, bound?: BoundValues): Promise<PanelParameter[]> {
+  refuseBoundNames(raw);
+  const fixed = boundValuesFor(template, bound);
   const known = new Set(template.parameters.map((p) => p.name));
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) {
@@ -56,7 +59,7 @@ export async function parameterPanel(template: Template, raw: Readonly<Record<st
     const d = p.default;
     try {
       if (d !== null && typeof d === 'object' && !Array.isArray(d)) {
-        const rows = await datasetArray(template, d.dataset, values, sources);
+        const rows = await datasetArray(template, d.dataset, { ...values, ...fixed }, sources);
         const field = d.value ?? (rows[0] ? Object.keys(rows[0])[0] : undefined);
         const found = field ? rows.map((r) => r[field]).filter((v) => v !== null && v !== undefined && v !== '') : [];
         values[p.name] = convertValue(p, p.multi ? found : found[0]);
@@ -75,7 +78,7 @@ export async function parameterPanel(template: Template, raw: Readonly<Record<st
       options = o.map((x) => (x !== null && typeof x === 'object' ? { value: x.value as JsonScalar | null, label: x.label ?? labelOf(x.value) } : { value: x as JsonScalar | null, label: labelOf(x) }));
     } else if (o) {
       try {
-        const rows = await datasetArray(template, o.dataset, values, sources);
+        const rows = await datasetArray(template, o.dataset, { ...values, ...fixed }, sources);
         const valueField = o.value ?? (rows[0] ? Object.keys(rows[0])[0]! : '');
         const labelField = o.label ?? valueField;
         options = rows.map((r) => ({ value: (r[valueField] instanceof Date ? labelOf(r[valueField]) : (r[valueField] as JsonScalar | null)) ?? null, label: labelOf(r[labelField]) }));

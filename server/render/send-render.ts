@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderToFile, type OutputFormat } from '../../renderer/render.js';
 import type { Template } from '../../renderer/template/schema.js';
+import type { BoundValues } from '../../renderer/user-values.js';
 import { audit, type ApiContext } from '../routes/route.js';
 import type { Services } from '../services.js';
 import type { AuditEntry } from '../audit/chain.js';
@@ -34,6 +35,8 @@ export interface SendRenderRequest {
   version: number;
   template: Template;
   params: Record<string, unknown>;
+  /** The `$user.*` values of the user the report is rendered for (row-level security). */
+  bound: BoundValues;
   format: OutputFormat;
   /** The audit row (action and, for embeds, the user); object and parameters are filled in. */
   audit: Pick<AuditEntry, 'action' | 'user'>;
@@ -48,6 +51,7 @@ export async function sendRender(ctx: ApiContext, s: Services, r: SendRenderRequ
     result = await renderToFile({
       template,
       params: r.params,
+      bound: r.bound,
       format,
       out: path.join(dir, `report.${format}`),
       ...(await renderSources(s, template)),

@@ -9,6 +9,8 @@ import { requireGrant } from '../auth/folder-grant.js';
 import { embedKey, MAX_EMBED_SECONDS, signEmbedToken, verifyEmbedToken } from '../auth/embed-token.js';
 import { CONTENT_SECURITY_POLICY } from '../security-headers.js';
 import { sendRender } from '../render/send-render.js';
+import { userBindings } from '../render/user-bindings.js';
+import { findUserForLogin } from '../store/users.js';
 import { audit, bodyOf, userOf, type RouteDef } from './route.js';
 
 export const embedRoutes: RouteDef[] = [
@@ -50,8 +52,21 @@ export const embedRoutes: RouteDef[] = [
     summary: 'the embedded report as HTML (the signed token is the credential); framable only by the --embed-origin origins',
     async handler(ctx, s) {
       const claims = await verifyEmbedToken(embedKey(s.store.secretKey), ctx.params.token ?? '');
+      // The report shows what its maker may see: their row-level values, and only while they can still view it.
+      const maker = (await findUserForLogin(s.store.knex, claims.by))?.user;
+      if (!maker || maker.disabled) throw new TraceReportError('FORBIDDEN', `the user who made this embed link (${claims.by}) no longer exists or is disabled; ask for a new link`);
+      const info = await s.templates.get(claims.template);
+      await requireGrant(s, maker, info.folderId, 'view');
       const { template, version } = await s.templates.body(claims.template, claims.version);
-      await sendRender(ctx, s, { id: claims.template, version, template, params: claims.params, format: 'html', audit: { action: 'report.view', user: `embed:${claims.jti}` } });
+      await sendRender(ctx, s, {
+        id: claims.template,
+        version,
+        template,
+        params: claims.params,
+        bound: userBindings(maker),
+        format: 'html',
+        audit: { action: 'report.view', user: `embed:${claims.jti}` },
+      });
       const origins = s.settings.embedOrigins;
       ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", `frame-ancestors ${origins.length ? origins.join(' ') : "'none'"}`));
       if (origins.length) ctx.remove('X-Frame-Options');

@@ -11,6 +11,7 @@ import { renderSources } from '../render/sources.js';
 import { parameterPanel } from '../render/parameter-panel.js';
 import { renderHtmlPage } from '../render/html-page.js';
 import { requireGrant } from '../auth/folder-grant.js';
+import { userBindings } from '../render/user-bindings.js';
 import { audit, bodyOf, idParam, userOf, type RouteDef } from './route.js';
 
 function paramsOf(b: Record<string, unknown>): Record<string, unknown> {
@@ -40,7 +41,7 @@ export const reportRoutes: RouteDef[] = [
       const action = format === 'html' ? 'view' : 'export';
       await requireGrant(s, user, info.folderId, action);
       const { template, version } = await s.templates.body(id);
-      await sendRender(ctx, s, { id, version, template, params, format, audit: { action: `report.${action}` } });
+      await sendRender(ctx, s, { id, version, template, params, bound: userBindings(user), format, audit: { action: `report.${action}` } });
     },
   },
   {
@@ -51,12 +52,13 @@ export const reportRoutes: RouteDef[] = [
     async handler(ctx, s) {
       const id = idParam(ctx);
       const params = paramsOf(bodyOf(ctx));
+      const user = userOf(ctx);
       const info = await s.templates.get(id);
-      await requireGrant(s, userOf(ctx), info.folderId, 'view');
+      await requireGrant(s, user, info.folderId, 'view');
       const { template } = await s.templates.body(id);
       const sources = new SourceRegistry(await renderSources(s, template));
       try {
-        ctx.body = { parameters: await parameterPanel(template, params, sources) };
+        ctx.body = { parameters: await parameterPanel(template, params, sources, userBindings(user)) };
       } finally {
         await sources.close();
       }
@@ -77,13 +79,18 @@ export const reportRoutes: RouteDef[] = [
       if (rowsPerPage !== undefined && (!Number.isInteger(rowsPerPage) || (rowsPerPage as number) < 2 || (rowsPerPage as number) > 10_000)) {
         throw new TraceReportError('BODY_INVALID', 'rowsPerPage: a whole number from 2 to 10000', { path: '$.rowsPerPage' });
       }
+      const user = userOf(ctx);
       const info = await s.templates.get(id);
-      await requireGrant(s, userOf(ctx), info.folderId, 'view');
+      await requireGrant(s, user, info.folderId, 'view');
       const { template, version } = await s.templates.body(id);
       const started = performance.now();
       let result;
       try {
-        result = await renderHtmlPage(template, params, await renderSources(s, template), { page: page as number, rowsPerPage: rowsPerPage as number | undefined });
+        result = await renderHtmlPage(template, params, await renderSources(s, template), {
+          page: page as number,
+          rowsPerPage: rowsPerPage as number | undefined,
+          bound: userBindings(user),
+        });
         s.metrics.renders.inc({ format: 'html-page', outcome: 'ok' });
       } catch (e) {
         s.metrics.renders.inc({ format: 'html-page', outcome: 'failed' });

@@ -1,8 +1,28 @@
 /** Users (admin only). */
+import { attributeValue } from '../../renderer/user-values.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import { createUser, getUser, listUsers, setPassword, updateUser, type Role, type UserPatch } from '../store/users.js';
 import { checkPasswordPolicy } from '../auth/password.js';
 import { audit, bodyOf, idParam, type RouteDef } from './route.js';
+
+/**
+ * User attributes become `$user.<name>` values bound into reports (row-level security), so each
+ * name is an identifier and each value text, a number, true/false or a list of them.
+ */
+function checkAttributes(a: unknown): void {
+  if (a === undefined) return;
+  if (a === null || typeof a !== 'object' || Array.isArray(a)) {
+    throw new TraceReportError('BODY_INVALID', 'attributes: an object such as {"plant": "A"}', { path: '$.attributes' });
+  }
+  for (const [name, value] of Object.entries(a)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || ['id', 'username', 'roles'].includes(name)) {
+      throw new TraceReportError('BODY_INVALID', `attributes.${name}: a name of letters, digits and _ other than id, username and roles`, { path: `$.attributes.${name}` });
+    }
+    if (attributeValue(value) === undefined) {
+      throw new TraceReportError('BODY_INVALID', `attributes.${name}: text, a number, true/false or a list of them`, { path: `$.attributes.${name}` });
+    }
+  }
+}
 
 export const userRoutes: RouteDef[] = [
   {
@@ -24,9 +44,7 @@ export const userRoutes: RouteDef[] = [
       if (typeof b.username !== 'string' || typeof b.password !== 'string' || !Array.isArray(b.roles)) {
         throw new TraceReportError('BODY_INVALID', 'send {"username", "password", "roles": [...]} (displayName and attributes optional)');
       }
-      if (b.attributes !== undefined && (b.attributes === null || typeof b.attributes !== 'object' || Array.isArray(b.attributes))) {
-        throw new TraceReportError('BODY_INVALID', 'attributes: an object such as {"plant": "A"}', { path: '$.attributes' });
-      }
+      checkAttributes(b.attributes);
       const user = await createUser(s.store.knex, {
         username: b.username,
         password: b.password,
@@ -53,9 +71,7 @@ export const userRoutes: RouteDef[] = [
       if (b.roles !== undefined && !Array.isArray(b.roles)) throw new TraceReportError('BODY_INVALID', 'roles: a list', { path: '$.roles' });
       if (b.disabled !== undefined && typeof b.disabled !== 'boolean') throw new TraceReportError('BODY_INVALID', 'disabled: true or false', { path: '$.disabled' });
       if (b.displayName !== undefined && b.displayName !== null && typeof b.displayName !== 'string') throw new TraceReportError('BODY_INVALID', 'displayName: text or null', { path: '$.displayName' });
-      if (b.attributes !== undefined && (b.attributes === null || typeof b.attributes !== 'object' || Array.isArray(b.attributes))) {
-        throw new TraceReportError('BODY_INVALID', 'attributes: an object such as {"plant": "A"}', { path: '$.attributes' });
-      }
+      checkAttributes(b.attributes);
       if (b.password !== undefined && typeof b.password !== 'string') throw new TraceReportError('BODY_INVALID', 'password: text', { path: '$.password' });
       const target = await getUser(s.store.knex, id);
       if (!target) throw new TraceReportError('NOT_FOUND', `no user with id ${id}`, { id });
