@@ -16,6 +16,7 @@ import { CSRF_HEADER, SESSION_COOKIE } from './auth/session-cookie.js';
 import { findSession } from './store/sessions.js';
 import { getUser } from './store/users.js';
 import { ROUTES } from './routes/table.js';
+import { viewerStatic } from './static.js';
 import { STATE_CHANGING, type ApiContext, type ApiState, type RouteDef } from './routes/route.js';
 import type { Services } from './services.js';
 
@@ -95,5 +96,7 @@ export function createApp(services: Services): Koa<ApiState> {
     router[method](def.path, guard(def, services) as unknown as Parameters<typeof router.get>[1]);
   }
   app.use(router.routes());
+  // After the API: the built web viewer's files and pages (server/static.ts).
+  app.use(viewerStatic());
   return app;
 }

@@ -9,6 +9,7 @@ import { reportRoutes } from './reports.js';
 import { traceRoutes } from './trace.js';
 import { auditRoutes } from './audit.js';
 import { embedRoutes } from './embed.js';
+import { viewerRoutes } from './viewer.js';
 import type { RouteDef } from './route.js';
 
 export const ROUTES: readonly RouteDef[] = [
@@ -22,6 +23,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...traceRoutes,
   ...auditRoutes,
   ...embedRoutes,
+  ...viewerRoutes,
 ];
 
 /** The table without handlers, as printed and documented. */

@@ -1,0 +1,3 @@
+export function ReportPage({ reportRef }: { reportRef: string }) {
+  return <main className="page">{reportRef}</main>;
+}
