@@ -1,11 +1,15 @@
 /**
  * The web viewer in a real Chromium (playwright-core) against a real server over a small demo plant:
- * log in through the form (and back to the asked-for page), the reports home.
+ * log in through the form (and back to the asked-for page), the reports home; the batch trace of the
+ * planted incident through the parameter panel, paged, exported to PDF and XLSX (read back); per-field
+ * errors; drill-down through a report link and back by the breadcrumb and by browser back.
  * Screenshots go to /tmp/tracereport-viewer-shots/.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ExcelJS from 'exceljs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlant, type DemoIncident } from '../trace/demo/index.js';
@@ -101,5 +105,125 @@ describe('log in and the reports home', () => {
     } finally {
       await context.close();
     }
+  });
+});
+
+describe('a report: panel, pages, exports, drill-down', () => {
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    ({ context, page } = await newPage());
+    await page.goto(server.url + '/login');
+    await logIn(page);
+    await page.getByRole('heading', { name: 'Reports' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  const status = () => page.getByTestId('page-status').textContent();
+  const report = () => page.getByTestId('report');
+
+  it('the batch trace of the planted incident lot: required mark, Query, page N of M, next / previous / last / first', async () => {
+    await page.getByRole('link', { name: 'Batch trace', exact: true }).click();
+    await page.getByTestId('report-title').filter({ hasText: 'Batch trace' }).waitFor();
+    const lot = page.getByLabel('Lot');
+    await lot.waitFor();
+    expect(await lot.getAttribute('aria-required')).toBe('true');
+    // Query without the required lot: the field says so.
+    await page.getByTestId('query').click();
+    await expect.poll(() => page.getByTestId('error-lot').textContent()).toContain('Required');
+    await lot.fill(incident.sampleFinishedLot);
+    await page.getByTestId('query').click();
+    await expect.poll(status).toBe('Page 1 of 5');
+    expect(await page.getByTestId('error-lot').count()).toBe(0);
+    expect(await report().textContent()).toContain(incident.supplierLot);
+    expect(await report().locator('table[data-sheet="Genealogy"]').count()).toBe(1);
+    expect(page.url()).toBe(`${server.url}/reports/1?lot=${incident.sampleFinishedLot}#page=1`);
+    await page.getByTestId('page-next').click();
+    await expect.poll(status).toBe('Page 2 of 5');
+    expect(await report().locator('table[data-sheet="Operations"]').count()).toBe(1);
+    await page.getByTestId('page-prev').click();
+    await expect.poll(status).toBe('Page 1 of 5');
+    await page.getByTestId('page-last').click();
+    await expect.poll(status).toBe('Page 5 of 5');
+    expect(await page.getByTestId('page-next').isDisabled()).toBe(true);
+    await page.getByTestId('page-first').click();
+    await expect.poll(status).toBe('Page 1 of 5');
+    expect(await page.getByTestId('page-prev').isDisabled()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'batch-trace.png'), fullPage: true });
+  });
+
+  it('PDF and Excel from the buttons: downloads named by the server, holding the lots the view shows', async () => {
+    const pdf = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-pdf').click()]).then(([d]) => d);
+    expect(pdf.suggestedFilename()).toBe('Batch trace.pdf');
+    const pdfFile = path.join(tmp, 'batch-trace.pdf');
+    await pdf.saveAs(pdfFile);
+    const text = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' });
+    expect(text).toContain(incident.sampleFinishedLot);
+    expect(text).toContain(incident.supplierLot);
+    const xlsx = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-xlsx').click()]).then(([d]) => d);
+    expect(xlsx.suggestedFilename()).toBe('Batch trace.xlsx');
+    const xlsxFile = path.join(tmp, 'batch-trace.xlsx');
+    await xlsx.saveAs(xlsxFile);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(xlsxFile);
+    const all = wb.worksheets.map((ws) => JSON.stringify(ws.getSheetValues())).join('');
+    expect(all).toContain(incident.sampleFinishedLot);
+    expect(all).toContain(incident.supplierLot);
+  });
+
+  it('drill-down: a lot link opens its batch trace with a breadcrumb; the crumb and browser back return to the page left', async () => {
+    await page.getByTestId('page-next').click();
+    await expect.poll(status).toBe('Page 2 of 5');
+    const link = report().locator('a[href^="/view/batch-trace?lot="]').first();
+    const target = new URL(await link.getAttribute('href') ?? '', server.url).searchParams.get('lot')!;
+    expect(target).toBeTruthy();
+    await link.click();
+    await page.waitForURL(`${server.url}/view/batch-trace?lot=${target}#page=1`);
+    await expect.poll(status).toBe(`Page 1 of 5`);
+    expect(await page.getByLabel('Lot').inputValue()).toBe(target);
+    expect(await page.getByTestId('crumb').allTextContents()).toEqual([`Batch trace (${incident.sampleFinishedLot})`]);
+    expect(await page.getByTestId('crumb-current').textContent()).toBe(`Batch trace (${target})`);
+    // Back through the breadcrumb: the first report, its lot, its page.
+    await page.getByTestId('crumb').click();
+    await page.waitForURL(`${server.url}/reports/1?lot=${incident.sampleFinishedLot}#page=2`);
+    await expect.poll(status).toBe('Page 2 of 5');
+    expect(await page.getByLabel('Lot').inputValue()).toBe(incident.sampleFinishedLot);
+    expect(await page.getByTestId('breadcrumb').count()).toBe(0);
+    // Down again, then browser back.
+    await report().locator(`a[href="/view/batch-trace?lot=${target}"]`).first().click();
+    await expect.poll(() => page.getByTestId('crumb-current').textContent()).toBe(`Batch trace (${target})`);
+    await page.goBack();
+    await page.waitForURL(`${server.url}/reports/1?lot=${incident.sampleFinishedLot}#page=2`);
+    await expect.poll(status).toBe('Page 2 of 5');
+    expect(await page.getByLabel('Lot').inputValue()).toBe(incident.sampleFinishedLot);
+    // And forward again.
+    await page.goForward();
+    await expect.poll(() => page.getByTestId('crumb-current').textContent()).toBe(`Batch trace (${target})`);
+    await expect.poll(status).toBe('Page 1 of 5');
+  });
+
+  it('a link such as the demo prints (/view/batch-trace?lot=…) runs the report at once', async () => {
+    await page.goto(`${server.url}/view/batch-trace?lot=${incident.supplierLot}`);
+    await expect.poll(status).toMatch(/^Page 1 of \d+$/);
+    expect(await report().textContent()).toContain(incident.supplierLot);
+    expect(await page.getByTestId('report-title').textContent()).toBe('Batch trace');
+  });
+
+  it('a bad number is a per-field error, from the panel and from the render', async () => {
+    await page.goto(server.url + '/');
+    await page.getByRole('link', { name: 'Process parameters', exact: true }).click();
+    const step = page.getByLabel('Step');
+    await step.waitFor();
+    await step.fill('ten');
+    await page.getByTestId('query').click();
+    await expect.poll(() => page.getByTestId('error-step').textContent()).toContain('expected a number');
+    expect(await step.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('report').count()).toBe(0);
+    await step.fill('10');
+    await expect.poll(() => page.getByTestId('error-step').count()).toBe(0);
   });
 });
