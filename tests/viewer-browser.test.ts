@@ -2,7 +2,8 @@
  * The web viewer in a real Chromium (playwright-core) against a real server over a small demo plant:
  * log in through the form (and back to the asked-for page), the reports home; the batch trace of the
  * planted incident through the parameter panel, paged, exported to PDF and XLSX (read back); per-field
- * errors; drill-down through a report link and back by the breadcrumb and by browser back.
+ * errors; drill-down through a report link and back by the breadcrumb and by browser back; the
+ * auditor's page with the rows just made, filters, paging, chain check and CSV.
  * Screenshots go to /tmp/tracereport-viewer-shots/.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import { ADMIN_PASSWORD, Client, startTestServer, type TestServer } from './serv
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SHOTS = path.join(os.tmpdir(), 'tracereport-viewer-shots');
 const VIEWER = { username: 'vera', password: 'Viewer-pass-2026!' };
+const AUDITOR = { username: 'audrey', password: 'Auditor-pass-2026!' };
 
 let server: TestServer;
 let browser: Browser;
@@ -43,8 +45,10 @@ beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer({ traceDb }), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
   const admin = new Client(server.url);
   await admin.login('admin', ADMIN_PASSWORD);
-  const r = await admin.request('POST', '/api/users', { username: VIEWER.username, password: VIEWER.password, roles: ['viewer'], displayName: 'Vera Viewer' });
-  if (r.status !== 201) throw new Error(`creating the viewer: ${JSON.stringify(r.json)}`);
+  for (const [u, role, displayName] of [[VIEWER, 'viewer', 'Vera Viewer'], [AUDITOR, 'auditor', 'Audrey Auditor']] as const) {
+    const r = await admin.request('POST', '/api/users', { username: u.username, password: u.password, roles: [role], displayName });
+    if (r.status !== 201) throw new Error(`creating ${role}: ${JSON.stringify(r.json)}`);
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -225,5 +229,64 @@ describe('a report: panel, pages, exports, drill-down', () => {
     expect(await page.getByTestId('report').count()).toBe(0);
     await step.fill('10');
     await expect.poll(() => page.getByTestId('error-step').count()).toBe(0);
+  });
+});
+
+describe('the audit page', () => {
+  it('an auditor sees the views and exports just made, filters and pages them, verifies the chain, exports CSV', async () => {
+    // 55 trace queries by the viewer: more than one page of the trail.
+    const vera = new Client(server.url);
+    await vera.login(VIEWER.username, VIEWER.password);
+    for (let i = 0; i < 55; i++) expect((await vera.request('GET', `/api/trace/${incident.sampleFinishedLot}?depth=1`)).status).toBe(200);
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server.url + '/audit');
+      await logIn(page, AUDITOR.username, AUDITOR.password);
+      await page.waitForURL('**/audit');
+      expect(await page.getByTestId('roles').textContent()).toBe('auditor');
+      const rows = page.getByTestId('audit-rows').locator('tbody tr');
+      await rows.first().waitFor();
+      const filter = async (user: string, action: string) => {
+        await page.getByLabel('User').fill(user);
+        await page.getByLabel('Action').fill(action);
+        await page.getByTestId('audit-apply').click();
+        await expect.poll(async () => (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')))).every((a) => a === action)).toBe(true);
+      };
+      await filter(VIEWER.username, 'report.export');
+      const exports = await rows.allTextContents();
+      expect(exports.length).toBe(2);
+      expect(exports.join('\n')).toContain('"format":"pdf"');
+      expect(exports.join('\n')).toContain('"format":"xlsx"');
+      expect(exports.join('\n')).toContain(`"lot":"${incident.sampleFinishedLot}"`);
+      await filter(VIEWER.username, 'report.view');
+      const views = (await rows.allTextContents()).join('\n');
+      expect(views).toContain(`"lot":"${incident.sampleFinishedLot}"`);
+      expect(views).toContain('"page":2');
+      // Paging by sequence number: 50 a page.
+      await filter(VIEWER.username, 'trace');
+      await expect.poll(() => rows.count()).toBe(50);
+      expect(await page.getByTestId('audit-range').textContent()).toBe('Rows 1–50');
+      await page.getByTestId('audit-older').click();
+      await expect.poll(() => page.getByTestId('audit-range').textContent()).toBe('Rows 51–55');
+      expect(await rows.count()).toBe(5);
+      expect(await page.getByTestId('audit-older').isDisabled()).toBe(true);
+      await page.getByTestId('audit-newer').click();
+      await expect.poll(() => page.getByTestId('audit-range').textContent()).toBe('Rows 1–50');
+      // Changes show before and after.
+      await filter('admin', 'user.create');
+      await rows.first().locator('summary').click();
+      expect(await rows.first().locator('pre').last().textContent()).toMatch(/"roles": \[\s*"auditor"\s*\]|"username": "audrey"/);
+      await page.getByTestId('audit-verify').click();
+      await expect.poll(() => page.getByTestId('verify-result').textContent()).toMatch(/^Chain OK: \d+ rows/);
+      await filter(VIEWER.username, 'report.export');
+      const csv = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-csv').click()]).then(([d]) => d);
+      expect(csv.suggestedFilename()).toBe('audit.csv');
+      const text = fs.readFileSync((await csv.path())!, 'utf8');
+      expect(text.split('\r\n').filter((l) => l.includes('report.export')).length).toBe(2);
+      expect(text).not.toContain('report.view');
+      await page.screenshot({ path: path.join(SHOTS, 'audit.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
   });
 });
