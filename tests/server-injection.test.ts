@@ -3,10 +3,8 @@
  * multi-value, date, datetime and boolean parameters return no extra rows (or are refused as invalid
  * before any query runs) on SQLite, PostgreSQL and MariaDB, and the table is intact afterwards.
  */
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataSource } from '../datasources/data-source.js';
-import { dialectTargets, type TestDatabase } from './support/databases.js';
+import { dialectTargets, seedTable, type TestDatabase } from './support/databases.js';
 import { Client, startTestServer, type TestServer } from './server-support.js';
 
 const INJECTIONS = [
@@ -56,25 +54,22 @@ beforeAll(async () => {
   for (const t of targets) {
     if (t.unavailable) throw new Error(`${t.label} is needed for this suite: ${t.unavailable}`);
     const db = await t.create();
-    const ds = new DataSource('setup', db.url);
-    const knex = knexFactory(ds.spec.knexConfig);
-    try {
-      await knex.schema.createTable('item', (tb) => {
+    await seedTable(
+      db.url,
+      'item',
+      (tb) => {
         tb.string('code', 20);
         tb.integer('qty');
         tb.string('made', 10);
         tb.string('at', 30);
         tb.integer('ok');
-      });
-      await knex('item').insert([
+      },
+      [
         { code: 'A', qty: 1, made: '2026-01-01', at: '2026-01-01T08:00:00.000Z', ok: 1 },
         { code: 'B', qty: 2, made: '2026-01-02', at: '2026-01-02T08:00:00.000Z', ok: 0 },
         { code: 'C', qty: 3, made: '2026-01-03', at: '2026-01-03T08:00:00.000Z', ok: 1 },
-      ]);
-    } finally {
-      await knex.destroy();
-      await ds.close();
-    }
+      ],
+    );
     const source = `db_${t.label}`;
     const created = await admin.request('POST', '/api/datasources', { name: source, url: db.url });
     expect(created.status, JSON.stringify(created.json)).toBe(201);

@@ -9,10 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataSource } from '../datasources/data-source.js';
-import { dialectTargets, type TestDatabase } from './support/databases.js';
+import { dialectTargets, seedTable, type TestDatabase } from './support/databases.js';
 import { ADMIN_PASSWORD, Client, startTestServer, type TestServer } from './server-support.js';
 
 const A_LOTS = ['LOT-A-001', 'LOT-A-002'];
@@ -88,19 +86,16 @@ beforeAll(async () => {
   for (const t of targets) {
     if (t.unavailable) throw new Error(`${t.label} is needed for this suite: ${t.unavailable}`);
     const db = await t.create();
-    const ds = new DataSource('setup', db.url);
-    const knex = knexFactory(ds.spec.knexConfig);
-    try {
-      await knex.schema.createTable('batch', (tb) => {
+    await seedTable(
+      db.url,
+      'batch',
+      (tb) => {
         tb.string('plant', 5);
         tb.string('lot', 20);
         tb.integer('qty');
-      });
-      await knex('batch').insert(ALL.map((lot, i) => ({ plant: lot.slice(4, 5), lot, qty: 10 + i })));
-    } finally {
-      await knex.destroy();
-      await ds.close();
-    }
+      },
+      ALL.map((lot, i) => ({ plant: lot.slice(4, 5), lot, qty: 10 + i })),
+    );
     const source = `rls_${t.label}`;
     const created = await admin.request('POST', '/api/datasources', { name: source, url: db.url });
     expect(created.status, JSON.stringify(created.json)).toBe(201);

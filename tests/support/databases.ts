@@ -110,3 +110,16 @@ export async function dialectTargets(): Promise<DialectTarget[]> {
     await serverTarget('mssql', 'mssql', MSSQL_URL),
   ];
 }
+
+/** Creates a table in a test database and fills it (server suites that register the database as a data source). */
+export async function seedTable(url: string, table: string, build: (tb: import('knex').Knex.CreateTableBuilder) => void, rows: Record<string, unknown>[]): Promise<void> {
+  const ds = new DataSource('setup', url);
+  const knex = knexFactory(ds.spec.knexConfig);
+  try {
+    await knex.schema.createTable(table, build);
+    await knex(table).insert(rows);
+  } finally {
+    await knex.destroy();
+    await ds.close();
+  }
+}
