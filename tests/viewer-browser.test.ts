@@ -3,7 +3,7 @@
  * log in through the form (and back to the asked-for page), the reports home; the batch trace of the
  * planted incident through the parameter panel, paged, exported to PDF and XLSX (read back); per-field
  * errors; drill-down through a report link and back by the breadcrumb and by browser back; the
- * auditor's page with the rows just made, filters, paging, chain check and CSV.
+ * auditor's page with the rows just made, filters, paging, chain check and CSV; Chinese; a phone.
  * Screenshots go to /tmp/tracereport-viewer-shots/.
  */
 import { execFileSync } from 'node:child_process';
@@ -58,8 +58,12 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile (no cookie) with the given language and viewport. */
-async function newPage(opts: { locale?: string; viewport?: { width: number; height: number } } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ locale: opts.locale ?? 'en-US', viewport: opts.viewport ?? { width: 1280, height: 900 }, acceptDownloads: true });
+async function newPage(opts: { locale?: string; phone?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    locale: opts.locale ?? 'en-US',
+    acceptDownloads: true,
+    ...(opts.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1280, height: 900 } }),
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   return { context, page };
@@ -217,6 +221,65 @@ describe('a report: panel, pages, exports, drill-down', () => {
     expect(await page.getByTestId('report-title').textContent()).toBe('Batch trace');
   });
 
+  it('cascading: choosing a material fills the lot choices; a lot the new material lacks is cleared; multi-select', async () => {
+    const admin = new Client(server.url);
+    await admin.login('admin', ADMIN_PASSWORD);
+    const folderId = (await admin.request('POST', '/api/folders', { name: 'Viewer tests' })).json.folder.id as number;
+    await admin.request('PUT', `/api/folders/${folderId}/grants`, { grants: [{ subjectKind: 'role', subject: 'viewer', permission: 'view' }] });
+    const created = await admin.request('POST', '/api/templates', {
+      folderId,
+      template: {
+        format: 1,
+        kind: 'grid',
+        name: 'Lots of a material',
+        parameters: [
+          { name: 'material', type: 'string', required: true, label: { en: 'Material', zh: '物料' }, widget: 'select', options: { dataset: 'materials', value: 'code', label: 'name' } },
+          { name: 'lot', type: 'string', label: 'Lot', widget: 'select', options: { dataset: 'lots', value: 'code' } },
+          { name: 'status', type: 'string', multi: true, label: 'Status', widget: 'multiselect', options: ['released', 'consumed', 'shipped', 'hold'] },
+        ],
+        datasets: [
+          { name: 'materials', source: 'trace', sql: "select code, name from material where kind = 'raw' order by code" },
+          { name: 'lots', source: 'trace', sql: 'select l.code from lot l join material m on m.id = l.material_id where m.code = :material order by l.code' },
+          {
+            name: 'list',
+            source: 'trace',
+            sql: 'select l.code, l.status from lot l join material m on m.id = l.material_id where m.code = :material {{#if lot}} and l.code = :lot{{/if}} {{#if status}} and l.status in (:status){{/if}} order by l.code',
+          },
+        ],
+        sheets: [{ name: 'Lots', cells: { A1: { text: 'Lot' }, B1: { text: 'Status' }, A2: { field: 'list.code', display: 'list' }, B2: { field: 'list.status', display: 'list' } } }],
+      },
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    await page.goto(server.url + '/');
+    await page.getByRole('link', { name: 'Lots of a material', exact: true }).click();
+    const material = page.getByLabel('Material');
+    const lot = page.getByLabel('Lot', { exact: true });
+    await material.waitFor();
+    const lotChoices = () => lot.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+    expect(await lotChoices()).toEqual([]);
+    await material.selectOption(incident.material);
+    await expect.poll(lotChoices).toContain(incident.supplierLot);
+    await lot.selectOption(incident.supplierLot);
+    await page.getByTestId('query').click();
+    await expect.poll(status).toBe('Page 1 of 1');
+    const lines = await report().locator('tbody tr').allTextContents();
+    expect(lines.length, lines.join(' | ')).toBe(2); // the header row and the lot
+    expect(lines[1]).toContain(incident.supplierLot);
+    // Another material: its lots replace the choices and the chosen lot is cleared.
+    const other = (await material.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).find((v) => v && v !== incident.material)!;
+    await material.selectOption(other);
+    await expect.poll(lotChoices).not.toContain(incident.supplierLot);
+    expect(await lot.inputValue()).toBe('');
+    // A multi-select: only the ticked statuses.
+    await material.selectOption(incident.material);
+    await page.getByRole('group', { name: 'Status' }).getByLabel('released').check();
+    await page.getByTestId('query').click();
+    await page.waitForURL(/status=released#page=1$/);
+    const statuses = await report().locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.lastElementChild?.textContent?.trim()));
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses.filter((x) => x !== 'Status'))).toEqual(new Set(['released']));
+  });
+
   it('a bad number is a per-field error, from the panel and from the render', async () => {
     await page.goto(server.url + '/');
     await page.getByRole('link', { name: 'Process parameters', exact: true }).click();
@@ -285,6 +348,79 @@ describe('the audit page', () => {
       expect(text.split('\r\n').filter((l) => l.includes('report.export')).length).toBe(2);
       expect(text).not.toContain('report.view');
       await page.screenshot({ path: path.join(SHOTS, 'audit.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('languages and phones', () => {
+  const status = (page: Page) => page.getByTestId('page-status').textContent();
+
+  it('Chinese after switching the language: the UI, the parameter labels and field errors, remembered after a reload; a Chinese browser starts in Chinese', async () => {
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server.url + '/login');
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await page.getByTestId('language').selectOption('zh');
+      await page.getByRole('heading', { name: '登录' }).waitFor();
+      await logIn(page);
+      await page.getByRole('heading', { name: '报表' }).waitFor();
+      expect(await page.getByTestId('roles').textContent()).toBe('查看者');
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+      await page.goto(`${server.url}/view/batch-trace?lot=${incident.sampleFinishedLot}`);
+      await expect.poll(() => status(page)).toBe('第 1 页，共 5 页');
+      expect(await page.getByLabel('批次').inputValue()).toBe(incident.sampleFinishedLot);
+      expect(await page.getByTestId('query').textContent()).toBe('查询');
+      expect(await page.getByTestId('export-xlsx').textContent()).toBe('Excel');
+      await page.getByLabel('批次').fill('');
+      await page.getByTestId('query').click();
+      await expect.poll(() => page.getByTestId('error-lot').textContent()).toBe('必填项，请输入。');
+      await page.screenshot({ path: path.join(SHOTS, 'zh.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+    const zh = await newPage({ locale: 'zh-CN' });
+    try {
+      await zh.page.goto(server.url + '/');
+      await zh.page.getByRole('heading', { name: '登录' }).waitFor();
+      expect(await zh.page.getByTestId('language').inputValue()).toBe('zh');
+    } finally {
+      await zh.context.close();
+    }
+  });
+
+  it('a phone (390×844): the panel stacks, buttons are touch-sized, the report scrolls sideways in its box and the page does not', async () => {
+    const { context, page } = await newPage({ phone: true });
+    try {
+      await page.goto(`${server.url}/view/batch-trace?lot=${incident.sampleFinishedLot}`);
+      await logIn(page);
+      await expect.poll(() => status(page)).toBe('Page 1 of 5');
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: window.innerWidth }));
+      expect(widths.view).toBe(390);
+      expect(widths.page).toBeLessThanOrEqual(widths.view);
+      expect(widths.body).toBeLessThanOrEqual(widths.view);
+      const box = page.getByTestId('report');
+      const scroll = await box.evaluate((el) => {
+        const before = { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth };
+        el.scrollLeft = 300;
+        return { ...before, scrolled: el.scrollLeft };
+      });
+      expect(scroll.scrollWidth).toBeGreaterThan(scroll.clientWidth);
+      expect(scroll.scrolled).toBeGreaterThan(0);
+      const lot = (await page.getByLabel('Lot').boundingBox())!;
+      expect(lot.width).toBeGreaterThan(330);
+      for (const id of ['query', 'page-next', 'export-pdf', 'logout']) {
+        const b = (await page.getByTestId(id).boundingBox())!;
+        expect(b.height, id).toBeGreaterThanOrEqual(44);
+        expect(b.x + b.width, id).toBeLessThanOrEqual(390);
+      }
+      // The drill-down works by touch too.
+      await box.locator('a[href^="/view/batch-trace?lot="]').nth(1).tap();
+      await page.getByTestId('crumb').waitFor();
+      await expect.poll(() => status(page)).toBe('Page 1 of 5');
+      expect((await page.evaluate(() => document.documentElement.scrollWidth))).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: path.join(SHOTS, 'phone.png'), fullPage: true });
     } finally {
       await context.close();
     }
