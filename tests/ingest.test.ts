@@ -232,6 +232,11 @@ describe.each(targets)('ingest on $label', (target) => {
     expect(r.stderr).toContain('tracereport: INGEST_INVALID: 1 of 4 lines are invalid, so nothing was written.');
     expect(r.stderr).toContain(`${bad}:3: inputs[0].qty: must be a number, got text "lots"`);
     expect(await counts()).toEqual(before);
+    // One event per batch: where the store writes while it validates (SQLite), lines 1-2 were written before line 3 was read.
+    const small = cli([bad, '--db', tdb.url, '--batch-size', '1']);
+    expect(small.status).toBe(2);
+    expect(small.stderr).toContain('1 of 4 lines are invalid, so nothing was written.');
+    expect(await counts()).toEqual(before);
   });
 
   it.skipIf(!!target.unavailable)('--skip-invalid writes the rest and puts the bad line with its error in the rejects file', async () => {

@@ -6,7 +6,7 @@ import { refreshStatisticsAfterIngest } from '../statistics.js';
 import type { TraceEvent } from './events.js';
 import { checkInputsReadable, readNdjsonChunks, spoolStdin, STDIN_LABEL } from './read-ndjson.js';
 import { validateLine, type FieldError } from './validate.js';
-import { createEventWriter, DEFAULT_BATCH_SIZE, type WriteResult } from './writer.js';
+import { createEventWriter, DEFAULT_BATCH_SIZE, type AtomicWrite, type WriteResult } from './writer.js';
 
 export interface IngestError {
   file: string;
@@ -62,6 +62,8 @@ export async function ingestFiles(db: DataSource, files: string[], opts: IngestF
   const batchSize = checkBatchSize(opts.batchSize);
   const labels = files.map((f) => (f === '-' ? STDIN_LABEL : f));
   if (opts.skipInvalid) return ingestSkippingInvalid(db, files, labels, batchSize, opts);
+  const writer = createEventWriter(db);
+  if (writer.atomic) return ingestInOneTransaction(db, writer.atomic.bind(writer), files, labels, batchSize, opts);
 
   const inputs = [...files];
   let cleanup: (() => void) | undefined;
@@ -109,6 +111,70 @@ export async function ingestFiles(db: DataSource, files: string[], opts: IngestF
   } finally {
     cleanup?.();
   }
+}
+
+/**
+ * The default mode where the store offers one transaction across batches (SQLite): each line is read and
+ * validated once, and valid batches are written inside the transaction as they come. At the first bad line
+ * writing stops (validation goes on, to report every error); at the end a bad input rolls the transaction
+ * back, so nothing was written, exactly as if the input had been validated first.
+ */
+async function ingestInOneTransaction(
+  db: DataSource,
+  begin: () => Promise<AtomicWrite>,
+  files: string[],
+  labels: string[],
+  batchSize: number,
+  opts: IngestFileOptions,
+): Promise<IngestSummary> {
+  const summary: IngestSummary = { read: 0, valid: 0, invalid: 0, written: 0, duplicates: 0, errors: [] };
+  let errorCount = 0;
+  let batch: TraceEvent[] = [];
+  const tx = await begin();
+  opts.onPhase?.('write');
+  try {
+    const flush = async () => {
+      const r = await tx.write(batch);
+      batch = [];
+      summary.written += r.written;
+      summary.duplicates += r.duplicates;
+    };
+    for await (const chunk of readNdjsonChunks(files, { labels })) {
+      for (const l of chunk) {
+        summary.read++;
+        const r = validateLine(l.text);
+        if (r.ok) {
+          summary.valid++;
+          if (summary.invalid) continue;
+          batch.push(r.event);
+          if (batch.length >= batchSize) await flush();
+          continue;
+        }
+        summary.invalid++;
+        batch = [];
+        errorCount += r.errors.length;
+        for (const e of r.errors) if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push({ file: l.file, line: l.line, ...e });
+      }
+      opts.onProgress?.(summary.read);
+    }
+    if (summary.invalid) {
+      await tx.rollback();
+      summary.written = 0;
+      summary.duplicates = 0;
+      throw new TraceReportError('INGEST_INVALID', invalidMessage(summary, errorCount), {
+        errors: summary.errors,
+        invalid: summary.invalid,
+        errorCount,
+        read: summary.read,
+      });
+    }
+    if (batch.length) await flush();
+    await tx.commit();
+  } finally {
+    await tx.rollback(); // after a failure; a no-op once committed or rolled back
+  }
+  await refreshStatisticsAfterIngest(db, summary.written);
+  return summary;
 }
 
 /** Pass 2 of the default mode: re-reads inputs that validated and writes them (a line that changed meanwhile stops it). */

@@ -23,6 +23,21 @@ export interface EventWriter {
   write(events: readonly TraceEvent[], opts?: WriteOptions): Promise<WriteResult>;
   /** Makes every batch written so far durable (after non-durable writes). */
   sync(): Promise<void>;
+  /**
+   * Opens one transaction for any number of batches, committed or rolled back as a whole: the ingest writes
+   * while it validates and rolls back if a line turns out bad. Only where one long transaction is cheap and
+   * holds little (SQLite: one commit instead of one per batch); undefined for the other stores.
+   */
+  atomic?(): Promise<AtomicWrite>;
+}
+
+/** Batches written inside one open transaction (see `EventWriter.atomic`). */
+export interface AtomicWrite {
+  /** Applies a batch inside the transaction (nothing is visible to others before `commit`). */
+  write(events: readonly TraceEvent[]): Promise<WriteResult>;
+  commit(): Promise<void>;
+  /** Undoes every batch; safe to call after a failure or twice. */
+  rollback(): Promise<void>;
 }
 
 /** Code → id per table, so that repeated codes are looked up once. Bounded: a table's map is cleared when it grows too big. */

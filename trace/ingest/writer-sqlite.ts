@@ -3,7 +3,7 @@ import type { DataSource } from '../../datasources/data-source.js';
 import type { TraceEvent } from './events.js';
 import { eventRows, isRef, utc, type Cell, type Ref } from './event-rows.js';
 import { ENTITIES, FACTS, PARAMETER_SPEC, ROUTE_STEP, type Entity, type FactSpec, type FactTable } from './store-tables.js';
-import { IdCache, type EventWriter, type WriteResult } from './writer-common.js';
+import { IdCache, type AtomicWrite, type EventWriter, type WriteResult } from './writer-common.js';
 
 type Stmt = BetterSqlite3.Statement;
 
@@ -29,73 +29,129 @@ export function createSqliteWriter(db: DataSource): EventWriter {
   const ids = new IdCache();
   let prepared: { conn: BetterSqlite3.Database; stmts: Statements } | undefined;
 
+  /** The connection with the writer's statements, and a way back to the store's checkpoint setting. */
+  async function open(): Promise<{ conn: BetterSqlite3.Database; s: Statements; release: () => Promise<void> }> {
+    const conn = (await db.knex.client.acquireConnection()) as BetterSqlite3.Database;
+    try {
+      if (prepared?.conn !== conn) {
+        prepared = { conn, stmts: prepare(conn) };
+        ids.clear();
+      }
+      // Checkpoint the WAL less often while ingesting (every ~64 MB instead of ~4 MB): fewer copies of hot index pages.
+      const checkpointEvery = conn.pragma('wal_autocheckpoint', { simple: true }) as number;
+      conn.pragma(`wal_autocheckpoint = ${INGEST_CHECKPOINT_PAGES}`);
+      const release = async () => {
+        try {
+          conn.pragma(`wal_autocheckpoint = ${checkpointEvery}`);
+        } finally {
+          await db.knex.client.releaseConnection(conn);
+        }
+      };
+      return { conn, s: prepared.stmts, release };
+    } catch (e) {
+      await db.knex.client.releaseConnection(conn);
+      throw db.wrapError(e);
+    }
+  }
+
   return {
     // SQLite commits are already cheap in WAL mode with synchronous = NORMAL: every batch is written the same way.
     async sync(): Promise<void> {},
     async write(events: readonly TraceEvent[]): Promise<WriteResult> {
-      const conn = (await db.knex.client.acquireConnection()) as BetterSqlite3.Database;
-      let restoreCheckpoint: (() => void) | undefined;
+      const { conn, s, release } = await open();
       try {
-        if (prepared?.conn !== conn) {
-          prepared = { conn, stmts: prepare(conn) };
-          ids.clear();
-        }
-        const s = prepared.stmts;
-        const now = new Date().toISOString();
-        // Checkpoint the WAL less often while ingesting (every ~64 MB instead of ~4 MB): fewer copies of hot index pages.
-        const checkpointEvery = conn.pragma('wal_autocheckpoint', { simple: true }) as number;
-        conn.pragma(`wal_autocheckpoint = ${INGEST_CHECKPOINT_PAGES}`);
-        restoreCheckpoint = () => conn.pragma(`wal_autocheckpoint = ${checkpointEvery}`);
-        const run = conn.transaction((): WriteResult => {
-          let written = 0;
-          let duplicates = 0;
-          for (const e of events) {
-            if (e.type === 'sample') {
-              // The bulk of real volumes: no ledger row (a sample is idempotent by its key), no intermediate rows.
-              const equipment = ids.get('equipment', e.equipment) ?? resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment });
-              if (s.insert.sample.run(equipment, e.parameter, utc(e.ts), e.value, e.quality ?? null).changes === 0) duplicates++;
-              else written++;
-              continue;
-            }
-            if (s.claim.run(e.id, e.type, now).changes === 0) {
-              duplicates++;
-              continue;
-            }
-            written++;
-            for (const row of eventRows(e)) {
-              switch (row.op) {
-                case 'upsert': {
-                  const id = s.upsert[row.entity].get(bind(s, row.values)) as number;
-                  ids.set(row.entity, row.key, id);
-                  break;
-                }
-                case 'insert':
-                  s.insert[row.table].run(bind(s, row.values));
-                  break;
-                case 'steps': {
-                  const routeId = resolve(s, row.route);
-                  s.deleteSteps.run(routeId);
-                  for (const step of row.rows) s.insertStep.run(bind(s, step));
-                  break;
-                }
-                case 'spec':
-                  s.upsertSpec.run(bind(s, row.values));
-                  break;
-              }
-            }
-          }
-          return { written, duplicates };
-        });
-        return run();
+        return conn.transaction(() => apply(s, events))();
       } catch (e) {
         ids.clear();
         throw db.wrapError(e);
       } finally {
-        restoreCheckpoint?.();
-        await db.knex.client.releaseConnection(conn);
+        await release();
       }
     },
+    async atomic(): Promise<AtomicWrite> {
+      const { conn, s, release } = await open();
+      let active = true;
+      const end = async (sql: 'commit' | 'rollback') => {
+        if (!active) return;
+        active = false;
+        try {
+          if (sql === 'commit') conn.exec('commit');
+          else if (conn.inTransaction) conn.exec('rollback');
+        } catch (e) {
+          ids.clear();
+          if (conn.inTransaction) conn.exec('rollback');
+          throw db.wrapError(e);
+        } finally {
+          if (sql === 'rollback') ids.clear(); // rows created in the transaction are gone
+          await release();
+        }
+      };
+      try {
+        // Takes the write lock now (waiting up to the busy timeout for another writer), not at the first insert.
+        conn.exec('begin immediate');
+      } catch (e) {
+        active = false;
+        await release();
+        throw db.wrapError(e);
+      }
+      return {
+        async write(events) {
+          if (!active) throw new Error('the ingest transaction is closed');
+          try {
+            return apply(s, events);
+          } catch (e) {
+            ids.clear();
+            throw db.wrapError(e);
+          }
+        },
+        commit: () => end('commit'),
+        rollback: () => end('rollback'),
+      };
+    },
   };
+
+  /** Applies events in input order with the prepared statements (inside the caller's transaction). */
+  function apply(s: Statements, events: readonly TraceEvent[]): WriteResult {
+    const now = new Date().toISOString();
+    let written = 0;
+    let duplicates = 0;
+    for (const e of events) {
+      if (e.type === 'sample') {
+        // The bulk of real volumes: no ledger row (a sample is idempotent by its key), no intermediate rows.
+        const equipment = ids.get('equipment', e.equipment) ?? resolve(s, { entity: 'equipment', key: e.equipment, code: e.equipment });
+        if (s.insert.sample.run(equipment, e.parameter, utc(e.ts), e.value, e.quality ?? null).changes === 0) duplicates++;
+        else written++;
+        continue;
+      }
+      if (s.claim.run(e.id, e.type, now).changes === 0) {
+        duplicates++;
+        continue;
+      }
+      written++;
+      for (const row of eventRows(e)) {
+        switch (row.op) {
+          case 'upsert': {
+            const id = s.upsert[row.entity].get(bind(s, row.values)) as number;
+            ids.set(row.entity, row.key, id);
+            break;
+          }
+          case 'insert':
+            s.insert[row.table].run(bind(s, row.values));
+            break;
+          case 'steps': {
+            const routeId = resolve(s, row.route);
+            s.deleteSteps.run(routeId);
+            for (const step of row.rows) s.insertStep.run(bind(s, step));
+            break;
+          }
+          case 'spec':
+            s.upsertSpec.run(bind(s, row.values));
+            break;
+        }
+      }
+    }
+    return { written, duplicates };
+  }
 
   function bind(s: Statements, cells: readonly Cell[]): unknown[] {
     const out = new Array<unknown>(cells.length);

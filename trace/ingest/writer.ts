@@ -3,7 +3,7 @@ import { createSetWriter } from './writer-sets.js';
 import { createSqliteWriter } from './writer-sqlite.js';
 import type { EventWriter } from './writer-common.js';
 
-export type { EventWriter, WriteOptions, WriteResult } from './writer-common.js';
+export type { AtomicWrite, EventWriter, WriteOptions, WriteResult } from './writer-common.js';
 
 /** Events per transaction unless told otherwise. */
 export const DEFAULT_BATCH_SIZE = 5_000;
