@@ -10,6 +10,8 @@ import type { JournalFullError } from './pipeline/journal.js';
 import { RuleEngine } from './rules/engine.js';
 import { loadLimits, loadOpenAlarms, type OpenAlarm, type LimitTable } from './rules/limits.js';
 import { loadSpcHistory } from './rules/history.js';
+import { ProductRules } from './rules/product-rules.js';
+import { RunningOperations, storeOperationSource } from './rules/running-product.js';
 import { Notifier, type NotifierStatus } from './notify/notifier.js';
 import type { AlarmChange, Driver, DriverStatus, Reading } from './types.js';
 
@@ -34,7 +36,14 @@ export interface CollectorOptions {
 export interface CollectorStatus {
   pipeline: PipelineStatus;
   drivers: DriverStatus[];
-  rules: { enabled: boolean; limits: number; openAlarms: number; alarmChanges: number };
+  rules: {
+    enabled: boolean;
+    limits: number;
+    openAlarms: number;
+    alarmChanges: number;
+    /** Limits per running product: operation reads from the store, failed reads, readings waiting for one. */
+    runningProduct?: { loads: number; failures: number; held: number };
+  };
   notify?: NotifierStatus;
 }
 
@@ -78,8 +87,20 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   });
 
   let rules: RuleEngine | undefined;
+  let products: { gate: ProductRules; operations: RunningOperations } | undefined;
   let limitCount = 0;
   let alarmChanges = 0;
+  const notifier = config.notify.length ? new Notifier(config.notify, { warn: log }) : undefined;
+  const emit = (changes: readonly AlarmChange[]): void => {
+    alarmChanges += changes.length;
+    pipeline.addAlarms(changes);
+    if (notifier) for (const c of changes) notifier.notify(c);
+    try {
+      opts.onAlarms?.(changes);
+    } catch (e) {
+      log(`alarm listener failed: ${(e as Error).message}`);
+    }
+  };
   if (config.rules) {
     // The replayed journal may hold alarm changes: let it reach the store before reading the open alarms.
     await pipeline.drained(5000);
@@ -97,23 +118,20 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     rules = new RuleEngine(config.rules, limits, { open });
     rules.prime(history);
     limitCount = limits.size;
+    if (config.rules.fromSpec) {
+      // Limits of the product running on each equipment, from the store's operations (the widest window when none is known).
+      const operations = new RunningOperations(storeOperationSource(db), { log });
+      products = { operations, gate: new ProductRules(rules, operations, emit, { log }) };
+    }
   }
-  const notifier = config.notify.length ? new Notifier(config.notify, { warn: log }) : undefined;
 
   const sink = (readings: readonly Reading[]): void => {
     // Journaled before the driver acknowledges; throws (and the driver does not acknowledge) when the journal is full.
     pipeline.add(readings);
+    if (products) return products.gate.onReadings(readings);
     if (!rules) return;
     const changes = rules.onReadings(readings);
-    if (!changes.length) return;
-    alarmChanges += changes.length;
-    pipeline.addAlarms(changes);
-    if (notifier) for (const c of changes) notifier.notify(c);
-    try {
-      opts.onAlarms?.(changes);
-    } catch (e) {
-      log(`alarm listener failed: ${(e as Error).message}`);
-    }
+    if (changes.length) emit(changes);
   };
 
   const started: Driver[] = [];
@@ -124,6 +142,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     }
   } catch (e) {
     await Promise.allSettled(started.map((d) => d.stop()));
+    await products?.gate.close(0);
     await pipeline.stop();
     await notifier?.close();
     throw e;
@@ -132,7 +151,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const status = (): CollectorStatus => ({
     pipeline: pipeline.status(),
     drivers: drivers.map((d) => d.status()),
-    rules: { enabled: rules !== undefined, limits: limitCount, openAlarms: rules?.openAlarms().length ?? 0, alarmChanges },
+    rules: {
+      enabled: rules !== undefined,
+      limits: limitCount,
+      openAlarms: rules?.openAlarms().length ?? 0,
+      alarmChanges,
+      ...(products ? { runningProduct: { ...pick(products.operations.status()), held: products.gate.status().held } } : {}),
+    },
     ...(notifier ? { notify: notifier.status() } : {}),
   });
 
@@ -143,6 +168,12 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       stopped ??= (async () => {
         const results = await Promise.allSettled(drivers.map((d) => d.stop()));
         for (const [i, r] of results.entries()) if (r.status === 'rejected') log(`driver ${drivers[i]!.name} did not stop cleanly: ${(r.reason as Error)?.message}`);
+        // Readings waiting for their running operation are judged before the last batch is sealed.
+        try {
+          await products?.gate.close();
+        } catch (e) {
+          log(`rules: ${(e as Error).message}`);
+        }
         await pipeline.stop(stopOpts);
         await notifier?.close();
         return status();
@@ -151,3 +182,5 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     },
   };
 }
+
+const pick = (s: { loads: number; failures: number }) => ({ loads: s.loads, failures: s.failures });

@@ -73,8 +73,8 @@ describe('threshold alarms', () => {
     const cs = e.onReadings([...series([11], 'A'), ...series([11], 'B'), ...series([11], 'C'), ...series([12], 'A', 'p', 1)]);
     expect(cs.map((c) => `${c.equipment} ${c.kind}`)).toEqual(['A raise', 'B raise']);
     expect(e.openAlarms().sort((a, b) => a.equipment.localeCompare(b.equipment))).toEqual([
-      { rule: 'limit_high', equipment: 'A', parameter: 'p' },
-      { rule: 'limit_high', equipment: 'B', parameter: 'p' },
+      { rule: 'limit_high', equipment: 'A', parameter: 'p', limit: 10 },
+      { rule: 'limit_high', equipment: 'B', parameter: 'p', limit: 10 },
     ]);
   });
 

@@ -18,10 +18,18 @@
  * Per key, a reading whose time is not after the key's last reading is ignored (a redelivered or
  * late value: the store keeps one sample per (equipment, parameter, ts), the rules see the same
  * series); so are non-finite values and `bad` quality.
+ *
+ * Limit alarms per running product: {@link RuleEngine.judge} takes, with each reading, the operation
+ * running on its equipment at its time (running-product.ts); its route step's spec for the parameter,
+ * with the config's `rules.limits` on top per field, are the limits in force. Without a running
+ * operation (or without a spec for the parameter in its step) the key's table limits apply: the widest
+ * window of its specs with the config on top (limits.ts). A key without table limits gets its state at
+ * the first reading that has a product spec. SPC charts stay on the table limits.
  */
 import type { RulesConfig } from '../config.js';
 import type { AlarmChange, AlarmRule, Reading } from '../types.js';
-import { limitKey, type LimitTable, type OpenAlarm, type ParameterLimits, type Severity } from './limits.js';
+import { applyOverride, limitKey, type LimitOverride, type LimitTable, type OpenAlarm, type ParameterLimits, type Severity } from './limits.js';
+import type { RunningOperation, StepSpec } from './running-product.js';
 import { limitsFromSpec, SpcChart, type ControlLimits, type NelsonRule } from './spc.js';
 import { xbarRConstants } from './spc-constants.js';
 
@@ -42,9 +50,19 @@ const NELSON_CLEAR: Record<NelsonRule, string> = {
 };
 
 interface KeyState {
-  readonly limits: ParameterLimits;
+  readonly equipment: string;
+  readonly parameter: string;
+  /** The table limits (no product known); undefined for a key that has limits only from running products. */
+  readonly limits: ParameterLimits | undefined;
+  /** The config entry of this key. */
+  readonly override: LimitOverride | undefined;
+  /** Memo of the last product limits: the spec and operation they were made from. */
+  lastSpec: StepSpec | undefined;
+  lastOp: RunningOperation | undefined;
+  lastProduct: ParameterLimits | undefined;
   lastTs: number;
-  readonly open: Set<AlarmRule>;
+  /** Open alarms and the limit each was raised on (undefined: not known, e.g. an SPC rule or an old row). */
+  readonly open: Map<AlarmRule, number | undefined>;
   readonly chart: SpcChart | undefined;
 }
 
@@ -61,6 +79,9 @@ function fmt(v: number): string {
 export class RuleEngine {
   private readonly states = new Map<string, KeyState>();
   private readonly nelson: readonly NelsonRule[];
+  private readonly overrides = new Map<string, LimitOverride>();
+  /** Alarms open at start for keys without table limits: taken over when the key gets its state. */
+  private readonly pendingOpen = new Map<string, OpenAlarm[]>();
 
   constructor(
     private readonly config: RulesConfig,
@@ -69,24 +90,47 @@ export class RuleEngine {
   ) {
     const spc = config.spc;
     this.nelson = spc.enabled ? [...new Set(spc.nelson)].sort((a, b) => a - b) : [];
-    const c = spc.enabled ? xbarRConstants(spc.n) : undefined;
-    for (const [key, l] of limits) {
-      let chart: SpcChart | undefined;
-      if (spc.enabled && c) {
-        // From the spec when asked and the spec is two-sided; otherwise from the history baseline.
-        const fromSpec = spc.limitsFrom === 'spec' ? limitsFromSpec(l.lsl, l.usl, l.target, spc.n, c) : undefined;
-        chart = new SpcChart(spc.n, spc.baseline, fromSpec);
-      }
-      this.states.set(key, { limits: l, lastTs: -Infinity, open: new Set(), chart });
+    for (const c of config.limits) this.overrides.set(limitKey(c.equipment, c.parameter), c);
+    for (const [key, l] of limits) this.states.set(key, this.newState(key, l.equipment, l.parameter, l, l));
+    for (const a of options.open ?? []) {
+      const key = limitKey(a.equipment, a.parameter);
+      const s = this.states.get(key);
+      if (s) s.open.set(a.rule, a.limit);
+      else this.pendingOpen.set(key, [...(this.pendingOpen.get(key) ?? []), a]);
     }
-    for (const a of options.open ?? []) this.states.get(limitKey(a.equipment, a.parameter))?.open.add(a.rule);
   }
 
-  /** The alarm changes the readings cause, in reading order (per reading: limit alarms, then SPC). */
+  private newState(key: string, equipment: string, parameter: string, limits: ParameterLimits | undefined, chartLimits: ParameterLimits): KeyState {
+    const spc = this.config.spc;
+    let chart: SpcChart | undefined;
+    if (spc.enabled) {
+      // From the spec when asked and the spec is two-sided; otherwise from the history baseline.
+      const fromSpec = spc.limitsFrom === 'spec' ? limitsFromSpec(chartLimits.lsl, chartLimits.usl, chartLimits.target, spc.n, xbarRConstants(spc.n)) : undefined;
+      chart = new SpcChart(spc.n, spc.baseline, fromSpec);
+    }
+    const open = new Map<AlarmRule, number | undefined>();
+    for (const a of this.pendingOpen.get(key) ?? []) open.set(a.rule, a.limit);
+    this.pendingOpen.delete(key);
+    return {
+      equipment, parameter, limits, override: this.overrides.get(key), lastSpec: undefined, lastOp: undefined, lastProduct: undefined,
+      lastTs: -Infinity, open, chart,
+    };
+  }
+
+  /** The alarm changes the readings cause, in reading order (per reading: limit alarms, then SPC), on the table limits. */
   onReadings(readings: readonly Reading[]): AlarmChange[] {
     const out: AlarmChange[] = [];
-    for (const r of readings) this.process(r, out, true);
+    for (const r of readings) this.process(r, undefined, out, true);
     return out;
+  }
+
+  /**
+   * Judges one reading with the operation running on its equipment at its time (null or undefined: none
+   * known): the limits in force are its step's spec for the parameter with the config on top, else the
+   * table limits. Appends the alarm changes to `out`.
+   */
+  judge(r: Reading, running: RunningOperation | null | undefined, out: AlarmChange[]): void {
+    this.process(r, running ?? undefined, out, true);
   }
 
   /**
@@ -94,7 +138,7 @@ export class RuleEngine {
    * without raising or clearing anything; limit alarm state is left alone.
    */
   prime(readings: readonly Reading[]): void {
-    for (const r of readings) this.process(r, [], false);
+    for (const r of readings) this.process(r, undefined, [], false);
   }
 
   /** The control limits of a chart, once known. */
@@ -102,20 +146,30 @@ export class RuleEngine {
     return this.states.get(limitKey(equipment, parameter))?.chart?.limits;
   }
 
-  /** The alarms the engine holds open. */
+  /** The alarms the engine holds open, with the limit each was raised on when known. */
   openAlarms(): OpenAlarm[] {
     const out: OpenAlarm[] = [];
-    for (const s of this.states.values()) for (const rule of s.open) out.push({ rule, equipment: s.limits.equipment, parameter: s.limits.parameter });
+    for (const s of this.states.values()) {
+      for (const [rule, limit] of s.open) out.push({ rule, equipment: s.equipment, parameter: s.parameter, ...(limit !== undefined ? { limit } : {}) });
+    }
     return out;
   }
 
-  private process(r: Reading, out: AlarmChange[], emit: boolean): void {
-    const s = this.states.get(limitKey(r.equipment, r.parameter));
-    if (!s) return;
+  private process(r: Reading, running: RunningOperation | undefined, out: AlarmChange[], emit: boolean): void {
+    const key = limitKey(r.equipment, r.parameter);
+    let s = this.states.get(key);
+    if (!s) {
+      // A product spec for a key without table limits (a route or equipment that was not known at start).
+      const spec = emit && this.config.fromSpec ? running?.specs.get(r.parameter) : undefined;
+      if (!spec) return;
+      const l = this.productLimits(r.equipment, r.parameter, spec, running!, this.overrides.get(key));
+      s = this.newState(key, r.equipment, r.parameter, undefined, l);
+      this.states.set(key, s);
+    }
     const t = r.ts.getTime();
     if (!(t > s.lastTs) || !Number.isFinite(r.value) || r.quality === 'bad') return;
     s.lastTs = t;
-    if (emit) this.threshold(s, r, out);
+    if (emit) this.threshold(s, this.limitsInForce(s, running), r, out);
     if (!s.chart) return;
     const done = s.chart.add(r.value);
     if (!done?.nelson || !emit) return;
@@ -128,31 +182,85 @@ export class RuleEngine {
       const limit = k === 1 ? (x > limits.ucl ? limits.ucl : x < limits.lcl ? limits.lcl : undefined) : k === 2 ? limits.center : undefined;
       const detail = holds ? NELSON_TEXT[k] : NELSON_CLEAR[k];
       const lim = k === 1 ? ` (LCL ${fmt(limits.lcl)}, UCL ${fmt(limits.ucl)})` : k === 2 ? ` (center ${fmt(limits.center)})` : '';
-      this.change(s, holds ? 'raise' : 'clear', rule, x, limit, SPC_SEVERITY, r.ts, `${r.parameter} X̄ ${fmt(x)}${unit(s)}: Nelson rule ${k}, ${detail}${lim}`, out);
+      this.change(s, holds ? 'raise' : 'clear', rule, x, limit, SPC_SEVERITY, r.ts, `${r.parameter} X̄ ${fmt(x)}${unit(s.limits)}: Nelson rule ${k}, ${detail}${lim}`, out);
     }
+  }
+
+  /** The running product's limits for the key when its step has a spec for the parameter; else the table limits. */
+  private limitsInForce(s: KeyState, running: RunningOperation | undefined): ParameterLimits | undefined {
+    const spec = running && this.config.fromSpec ? running.specs.get(s.parameter) : undefined;
+    if (!spec) return s.limits;
+    if (spec !== s.lastSpec || running !== s.lastOp) {
+      s.lastSpec = spec;
+      s.lastOp = running;
+      s.lastProduct = this.productLimits(s.equipment, s.parameter, spec, running!, s.override);
+    }
+    return s.lastProduct;
+  }
+
+  private productLimits(equipment: string, parameter: string, spec: StepSpec, op: RunningOperation, override: LimitOverride | undefined): ParameterLimits {
+    const product = {
+      operation: op.operation,
+      ...(op.product !== undefined ? { product: op.product } : {}),
+      ...(op.route !== undefined ? { route: op.route } : {}),
+      ...(op.version !== undefined ? { version: op.version } : {}),
+      ...(op.step !== undefined ? { step: op.step } : {}),
+    };
+    let target = spec.target;
+    if (target === undefined && spec.lsl !== undefined && spec.usl !== undefined) target = (spec.lsl + spec.usl) / 2;
+    const l: ParameterLimits = {
+      equipment, parameter, lsl: spec.lsl, usl: spec.usl, target, unit: spec.unit, severity: 'critical', source: 'spec', product,
+    };
+    return override ? applyOverride(l, override) : l;
   }
 
   /**
    * Raise above USL (below LSL); an open limit alarm clears once the value is back inside the limit by
    * `hysteresis × (USL − LSL)` (× |limit| when the spec is one-sided), so a value hovering at the
    * limit does not flap. A jump from above USL to below LSL clears the high alarm, then raises the low one.
+   *
+   * An open alarm is judged on the limit it was raised on while that limit is in force. When another
+   * limit comes into force (another product runs, or none is known any more) it is judged at once on the
+   * new one: it clears when the value is on the good side of the new limit, or clears and is raised
+   * again on the new limit when the value is beyond it, so that each alarm row names the limit it crossed.
+   * With no limit in force (the new product has no spec for that side), it clears.
    */
-  private threshold(s: KeyState, r: Reading, out: AlarmChange[]): void {
-    const { lsl, usl, severity } = s.limits;
+  private threshold(s: KeyState, limits: ParameterLimits | undefined, r: Reading, out: AlarmChange[]): void {
+    const lsl = limits?.lsl;
+    const usl = limits?.usl;
+    const severity = limits?.severity ?? 'critical';
     const h = this.config.hysteresis;
     const band = (limit: number) => h * (lsl !== undefined && usl !== undefined ? Math.abs(usl - lsl) : Math.abs(limit));
     const v = r.value;
     const p = r.parameter;
-    if (usl !== undefined) {
-      const open = s.open.has('limit_high');
-      if (open && v <= usl - band(usl)) this.change(s, 'clear', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${unit(s)} back below USL ${fmt(usl)}`, out);
+    const u = unit(limits);
+    const of = productText(limits);
+    if (s.open.size) {
+      if (s.open.has('limit_high')) {
+        const was = s.open.get('limit_high');
+        if (usl === undefined) this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: no USL in force${of}`, out);
+        else if (was !== undefined && was !== usl) {
+          const text = v > usl ? `USL now ${fmt(usl)}` : `within the USL now in force, ${fmt(usl)}`;
+          this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: ${text}${of}`, out);
+        } else {
+          if (was === undefined) s.open.set('limit_high', usl);
+          if (v <= usl - band(usl)) this.change(s, 'clear', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u} back below USL ${fmt(usl)}${of}`, out);
+        }
+      }
+      if (s.open.has('limit_low')) {
+        const was = s.open.get('limit_low');
+        if (lsl === undefined) this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: no LSL in force${of}`, out);
+        else if (was !== undefined && was !== lsl) {
+          const text = v < lsl ? `LSL now ${fmt(lsl)}` : `within the LSL now in force, ${fmt(lsl)}`;
+          this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: ${text}${of}`, out);
+        } else {
+          if (was === undefined) s.open.set('limit_low', lsl);
+          if (v >= lsl + band(lsl)) this.change(s, 'clear', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u} back above LSL ${fmt(lsl)}${of}`, out);
+        }
+      }
     }
-    if (lsl !== undefined) {
-      const open = s.open.has('limit_low');
-      if (open && v >= lsl + band(lsl)) this.change(s, 'clear', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${unit(s)} back above LSL ${fmt(lsl)}`, out);
-    }
-    if (usl !== undefined && v > usl && !s.open.has('limit_high')) this.change(s, 'raise', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${unit(s)} above USL ${fmt(usl)}`, out);
-    if (lsl !== undefined && v < lsl && !s.open.has('limit_low')) this.change(s, 'raise', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${unit(s)} below LSL ${fmt(lsl)}`, out);
+    if (usl !== undefined && v > usl && !s.open.has('limit_high')) this.change(s, 'raise', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u} above USL ${fmt(usl)}${of}`, out);
+    if (lsl !== undefined && v < lsl && !s.open.has('limit_low')) this.change(s, 'raise', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u} below LSL ${fmt(lsl)}${of}`, out);
   }
 
   private change(
@@ -166,13 +274,13 @@ export class RuleEngine {
     message: string,
     out: AlarmChange[],
   ): void {
-    if (kind === 'raise') s.open.add(rule);
+    if (kind === 'raise') s.open.set(rule, limit);
     else s.open.delete(rule);
     const change: AlarmChange = {
       kind,
       rule,
-      equipment: s.limits.equipment,
-      parameter: s.limits.parameter,
+      equipment: s.equipment,
+      parameter: s.parameter,
       value,
       ...(limit !== undefined ? { limit } : {}),
       severity,
@@ -183,6 +291,17 @@ export class RuleEngine {
   }
 }
 
-function unit(s: KeyState): string {
-  return s.limits.unit ? ` ${s.limits.unit}` : '';
+function unit(l: ParameterLimits | undefined): string {
+  return l?.unit ? ` ${l.unit}` : '';
+}
+
+/** " (product P-A, RT-A v2 step 10, operation OP-1)" for a running product's limits; "" for the table limits. */
+function productText(l: ParameterLimits | undefined): string {
+  const p = l?.product;
+  if (!p) return '';
+  const parts: string[] = [];
+  if (p.product) parts.push(`product ${p.product}`);
+  if (p.route) parts.push(`${p.route}${p.version !== undefined ? ` v${p.version}` : ''}${p.step !== undefined ? ` step ${p.step}` : ''}`);
+  parts.push(`operation ${p.operation}`);
+  return ` (${parts.join(', ')})`;
 }

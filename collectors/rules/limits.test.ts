@@ -87,7 +87,7 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('spec limits on $lab
   });
 
   it.skipIf(!!target.unavailable)('open alarms: the rule alarms not cleared, other rules ignored', async () => {
-    expect(await loadOpenAlarms(db)).toEqual([{ rule: 'limit_high', equipment: 'MIX-1', parameter: 'temp' }]);
+    expect(await loadOpenAlarms(db)).toEqual([{ rule: 'limit_high', equipment: 'MIX-1', parameter: 'temp', limit: 85 }]);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The limits the rules check, per (equipment, parameter): from the trace store's `parameter_spec`
- * and from the collector config's `rules.limits`, which win.
+ * and from the collector config's `rules.limits`, which win. These are the limits of a key when the
+ * product running is not known; running-product.ts gives the running product's spec per reading.
  */
 import type { DataSource } from '../../datasources/data-source.js';
 import type { RulesConfig } from '../config.js';
@@ -19,6 +20,17 @@ export interface ParameterLimits {
   readonly severity: Severity;
   /** Where the limits came from. */
   readonly source: 'spec' | 'config' | 'spec+config';
+  /** Set when the spec is that of the product running (the operation on the equipment at the reading's time). */
+  readonly product?: ProductRef;
+}
+
+/** The operation whose route step's spec gave the limits. */
+export interface ProductRef {
+  readonly operation: string;
+  readonly product?: string;
+  readonly route?: string;
+  readonly version?: number;
+  readonly step?: number;
 }
 
 /** Limits keyed by {@link limitKey}. */
@@ -69,14 +81,16 @@ const num = (v: number | string | null): number | undefined => {
 };
 
 /**
- * Per (equipment, parameter) limits from `parameter_spec`. An equipment usually makes several products
- * (several routes, or several steps of one route), and a sample does not say which one was running, so
- * the widest window of the applicable specs is taken: the lowest LSL and the highest USL among the specs
- * that name one. A value outside it is out of spec for every product made there, so an alarm always
- * means a real excursion. (The tightest window was tried first: on the demo line, whose products have
- * adjacent windows such as 200–220 and 220–240 °C, it raised 72 false alarms in 10 s of in-spec data.)
- * Limits per running product, from the operation on the equipment at the sample's time, would be
- * sharper; they are not done. The target is the mean of the applicable targets, clamped into the window.
+ * Per (equipment, parameter) limits from `parameter_spec`, for readings when the product running is not
+ * known. An equipment usually makes several products (several routes, or several steps of one route);
+ * the rules judge a reading against the spec of the operation running on the equipment at the reading's
+ * time (running-product.ts), and fall back to these limits when no operation is known to be running
+ * there or its step has no spec for the parameter. The fallback is the widest window of the applicable
+ * specs: the lowest LSL and the highest USL among the specs that name one. A value outside it is out of
+ * spec for every product made there, so an alarm always means a real excursion. (The tightest window was
+ * tried first: on the demo line, whose products have adjacent windows such as 200–220 and 220–240 °C, it
+ * raised 72 false alarms in 10 s of in-spec data.) The target is the mean of the applicable targets,
+ * clamped into the window.
  */
 export async function loadSpecLimits(db: DataSource): Promise<LimitTable> {
   const rows = await db.query<SpecRow & Record<string, unknown>>(SPEC_SQL);
@@ -111,23 +125,35 @@ export async function loadSpecLimits(db: DataSource): Promise<LimitTable> {
   return out;
 }
 
+/** A config entry of `rules.limits`. */
+export type LimitOverride = RulesConfig['limits'][number];
+
 /**
- * Spec limits with the config's `rules.limits` on top: per field, a limit the config gives wins and a
- * limit it leaves out keeps the spec's value; the config's severity wins. A config entry for a
- * parameter without a spec stands alone. With `fromSpec: false` only the config counts.
+ * One key's spec limits with a config entry on top: per field, a limit the config gives wins and a limit
+ * it leaves out keeps the spec's value; the config's severity wins. Without a spec the entry stands alone.
+ */
+export function applyOverride(s: ParameterLimits | undefined, c: LimitOverride): ParameterLimits {
+  const lsl = c.lsl ?? s?.lsl;
+  const usl = c.usl ?? s?.usl;
+  let target = s?.target;
+  // A spec target outside the overridden window is meaningless: use the window's midpoint.
+  if (target !== undefined && ((lsl !== undefined && target < lsl) || (usl !== undefined && target > usl))) target = undefined;
+  if (target === undefined && lsl !== undefined && usl !== undefined) target = (lsl + usl) / 2;
+  return {
+    equipment: c.equipment, parameter: c.parameter, lsl, usl, target, unit: s?.unit, severity: c.severity, source: s ? 'spec+config' : 'config',
+    ...(s?.product ? { product: s.product } : {}),
+  };
+}
+
+/**
+ * Spec limits with the config's `rules.limits` on top ({@link applyOverride} per key). A config entry for
+ * a parameter without a spec stands alone. With `fromSpec: false` only the config counts.
  */
 export function mergeLimits(spec: LimitTable, rules: Pick<RulesConfig, 'limits' | 'fromSpec'>): LimitTable {
   const out = new Map<string, ParameterLimits>(rules.fromSpec ? spec : []);
   for (const c of rules.limits) {
     const k = limitKey(c.equipment, c.parameter);
-    const s = out.get(k);
-    const lsl = c.lsl ?? s?.lsl;
-    const usl = c.usl ?? s?.usl;
-    let target = s?.target;
-    // A spec target outside the overridden window is meaningless: use the window's midpoint.
-    if (target !== undefined && ((lsl !== undefined && target < lsl) || (usl !== undefined && target > usl))) target = undefined;
-    if (target === undefined && lsl !== undefined && usl !== undefined) target = (lsl + usl) / 2;
-    out.set(k, { equipment: c.equipment, parameter: c.parameter, lsl, usl, target, unit: s?.unit, severity: c.severity, source: s ? 'spec+config' : 'config' });
+    out.set(k, applyOverride(out.get(k), c));
   }
   return out;
 }
@@ -142,6 +168,8 @@ export interface OpenAlarm {
   readonly rule: AlarmRule;
   readonly equipment: string;
   readonly parameter: string;
+  /** The limit it was raised on (the alarm row's limit_value), when known. */
+  readonly limit?: number;
 }
 
 const RULES: ReadonlySet<string> = new Set<AlarmRule>(['limit_high', 'limit_low', 'spc_nelson_1', 'spc_nelson_2', 'spc_nelson_3', 'spc_nelson_4']);
@@ -152,10 +180,15 @@ const RULES: ReadonlySet<string> = new Set<AlarmRule>(['limit_high', 'limit_low'
  * them a second time. Alarms of other rules (imported ones) are ignored.
  */
 export async function loadOpenAlarms(db: DataSource): Promise<OpenAlarm[]> {
-  const rows = await db.query<{ rule: string; equipment: string; parameter: string }>(
-    `SELECT a.rule AS rule, e.code AS equipment, a.parameter AS parameter
+  const rows = await db.query<{ rule: string; equipment: string; parameter: string; limit_value: number | string | null }>(
+    `SELECT a.rule AS rule, e.code AS equipment, a.parameter AS parameter, a.limit_value AS limit_value
      FROM alarm a JOIN equipment e ON e.id = a.equipment_id
      WHERE a.cleared_at IS NULL AND a.parameter IS NOT NULL`,
   );
-  return rows.filter((r) => RULES.has(r.rule)).map((r) => ({ rule: r.rule as AlarmRule, equipment: r.equipment, parameter: r.parameter }));
+  return rows
+    .filter((r) => RULES.has(r.rule))
+    .map((r) => {
+      const limit = num(r.limit_value);
+      return { rule: r.rule as AlarmRule, equipment: r.equipment, parameter: r.parameter, ...(limit !== undefined ? { limit } : {}) };
+    });
 }
