@@ -64,7 +64,7 @@ async function main(): Promise<void> {
 
     const results: LoadRun[] = [];
     for (let run = 1; run <= runs; run++) {
-      const r = await loadRun(server, `/api/reports/${id}/page`, { connections, duration, method: 'POST', headers: server.headers(), body });
+      const r = await loadRun(server, `/api/reports/${id}/page`, { connections, duration, method: 'POST', headers: server.headers(), body, route: '/api/reports/:id/page' });
       results.push(r);
       log(`run ${run}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency.p50)} ms, p99 ${ms(r.latency.p99)} ms, non-2xx ${r.non2xx}, errors ${r.errors}, load ${r.loadBefore[0]} → ${r.loadAfter[0]}`);
     }
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ bench: 'server-html', connections, duration, lots: args.db ? undefined : lots, db: args.db, rows, cache, results })}\n`);
     } else {
-      const head = ['run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'requests', 'non-2xx', 'errors', 'server cores', 'load before → after'];
+      const head = ['run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'requests', 'non-2xx', 'errors', 'server p95 ≤ ms', 'loop lag mean/max ms', 'server cores', 'load before → after'];
       const lines = results.map((r, i) => [
         String(i + 1),
         fmt(r.rps),
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
         fmt(r.requests),
         String(r.non2xx),
         String(r.errors + r.timeouts),
+        ms(r.serverMs.p95),
+        `${ms(r.eventLoopLagMs.mean)} / ${ms(r.eventLoopLagMs.max)}`,
         r.serverCores.toFixed(2),
         `${r.loadBefore.join(' ')} → ${r.loadAfter.join(' ')}`,
       ]);

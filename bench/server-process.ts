@@ -61,13 +61,14 @@ export function generateDemoPlant(file: string, lots: number): { incident: Recor
 /**
  * Starts `tracereport serve --port 0` over a fresh data folder in `dir`, with the trace store `traceDb`,
  * waits for its URL, and logs in as admin. The server's request log goes to DIR/server.log.
+ * BENCH_SERVER_NODE_ARGS adds Node options to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 export async function startServerProcess(opts: { dir: string; traceDb: string }): Promise<BenchServer> {
   const logFile = path.join(opts.dir, 'server.log');
   const out = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', path.join(opts.dir, 'data'), '--db', opts.traceDb],
+    [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', path.join(opts.dir, 'data'), '--db', opts.traceDb],
     { env: { ...process.env, TRACEREPORT_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', out, 'pipe'] },
   );
   fs.closeSync(out);
@@ -137,6 +138,30 @@ export function metricValue(text: string, name: string): number {
   return 0;
 }
 
+/** Cumulative bucket counts of one series of a histogram (`le` → count), e.g. the request durations of a route. */
+export function histogramBuckets(text: string, name: string, labels: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const prefix = `${name}_bucket{`;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix) || !line.includes(labels)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le) out.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/**
+ * The upper bound of the bucket holding quantile q of the requests counted between two scrapes
+ * (seconds → ms): "p95 ≤ 25 ms" as the server saw it, from koa's first middleware to its last.
+ */
+export function bucketQuantileMs(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (!total) return NaN;
+  for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return Infinity;
+}
+
 const CLK_TCK = (() => {
   const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
   return Number(r.stdout) > 0 ? Number(r.stdout) : 100;
@@ -181,22 +206,33 @@ export interface LoadRun {
   statusCodes: Record<string, number>;
   /** CPU seconds of the server's process tree per second of the run (2 = both cores). */
   serverCores: number;
+  /** The same requests as the server measured them (koa, from /metrics): bucket bounds holding p50/p95/p99, ms. */
+  serverMs: { p50: number; p95: number; p99: number };
+  /** Event-loop delay of the server over the run (its default metrics, ms). */
+  eventLoopLagMs: { mean: number; p99: number; max: number };
   /** Load averages (1, 5, 15 min) before and after. */
   loadBefore: [number, number, number];
   loadAfter: [number, number, number];
 }
 
 /** One autocannon run against the server, with per-response times and the server's CPU. */
-export async function loadRun(server: BenchServer, urlPath: string, opts: Omit<AutocannonOptions, 'url'>): Promise<LoadRun> {
+export async function loadRun(server: BenchServer, urlPath: string, opts: Omit<AutocannonOptions, 'url'> & { route: string }): Promise<LoadRun> {
+  const { route, ...cannon } = opts;
+  const series = `route="${route}",status="200"`;
+  const hist = (text: string) => histogramBuckets(text, 'tracereport_http_request_duration_seconds', series);
+  const before = hist(await server.metrics());
   const loadBefore = load();
   const cpu0 = treeCpuSeconds(server.pid);
   const t0 = performance.now();
   const times: number[] = [];
-  const instance = autocannon({ url: server.url + urlPath, ...opts });
+  const instance = autocannon({ url: server.url + urlPath, timeout: 60, ...cannon }); // slow answers count as latency, not as timeouts
   instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => times.push(ms));
   const r: AutocannonResult = await instance;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = treeCpuSeconds(server.pid) - cpu0;
+  const text = await server.metrics(); // the event-loop figures cover the time since the last scrape (before the run)
+  const after = hist(text);
+  const lag = (k: string) => metricValue(text, `tracereport_nodejs_eventloop_lag_${k}_seconds`) * 1000;
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, Number(v.count)]));
   const requests = Object.values(statusCodes).reduce((a, b) => a + b, 0);
   return {
@@ -210,6 +246,8 @@ export async function loadRun(server: BenchServer, urlPath: string, opts: Omit<A
     timeouts: r.timeouts,
     statusCodes,
     serverCores: cpu / seconds,
+    serverMs: { p50: bucketQuantileMs(before, after, 0.5), p95: bucketQuantileMs(before, after, 0.95), p99: bucketQuantileMs(before, after, 0.99) },
+    eventLoopLagMs: { mean: lag('mean'), p99: lag('p99'), max: lag('max') },
     loadBefore,
     loadAfter: load(),
   };

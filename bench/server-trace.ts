@@ -102,9 +102,9 @@ async function main(): Promise<void> {
       ];
       const check = await fetch(`${server.url}/api/trace/${encodeURIComponent(codes[0]!)}?${c.query}`, { headers });
       if (check.status !== 200) throw new Error(`${c.name}: ${check.status} ${(await check.text()).slice(0, 300)}`);
-      if (warmup > 0) await loadRun(server, '/', { connections, duration: warmup, requests });
+      if (warmup > 0) await loadRun(server, '/', { connections, duration: warmup, requests, route: '/api/trace/:lot' });
       for (let run = 1; run <= runs; run++) {
-        const r = await loadRun(server, '/', { connections, duration, requests });
+        const r = await loadRun(server, '/', { connections, duration, requests, route: '/api/trace/:lot' });
         results.push({ case: c.name, run, r });
         log(`${c.name}, run ${run}: ${fmt(r.rps)} req/s, p50 ${ms(r.measured.p50)} / p95 ${ms(r.measured.p95)} / p99 ${ms(r.measured.p99)} ms, non-2xx ${r.non2xx}, errors ${r.errors}, load ${r.loadBefore[0]} → ${r.loadAfter[0]}`);
       }
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   }
   const summary = { bench: 'server-trace', db: dbUrl, lots: picked.lots, connections, duration, lotsPerCase: perCase, results: results.map((x) => ({ case: x.case, run: x.run, ...x.r })) };
   if (!args.json) {
-    const head = ['case', 'run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server cores', 'load before → after'];
+    const head = ['case', 'run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server p95 ≤ ms', 'loop lag mean/max ms', 'server cores', 'load before → after'];
     const lines = results.map(({ case: name, run, r }) => [
       name,
       String(run),
@@ -127,6 +127,8 @@ async function main(): Promise<void> {
       ms(r.measured.max),
       String(r.non2xx),
       String(r.errors + r.timeouts),
+      ms(r.serverMs.p95),
+      `${ms(r.eventLoopLagMs.mean)} / ${ms(r.eventLoopLagMs.max)}`,
       r.serverCores.toFixed(2),
       `${r.loadBefore.join(' ')} → ${r.loadAfter.join(' ')}`,
     ]);
