@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'BODY_INVALID'
   | 'BODY_TOO_LARGE'
   | 'SECRET_KEY_INVALID'
+  | 'VIEWER_NOT_BUILT'
   | 'INTERNAL';
 
 export class TraceReportError extends Error {

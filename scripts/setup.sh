@@ -30,5 +30,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-say "building (tsc)"
+say "building (tsc, vite)"
 npm run --silent build

@@ -41,6 +41,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   BODY_INVALID: 400,
   BODY_TOO_LARGE: 413,
   SECRET_KEY_INVALID: 500,
+  VIEWER_NOT_BUILT: 503,
   INTERNAL: 500,
 };
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, Middleware, Next } from 'koa';
 import serve from 'koa-static';
+import { TraceReportError } from '../datasources/errors.js';
 
 export const VIEWER_DIR_ENV = 'TRACEREPORT_VIEWER_DIR';
 
@@ -59,15 +60,11 @@ export function viewerStatic(dir = viewerDir()): Middleware {
     (ctx.state as { route?: string }).route = page ? '(viewer page)' : '(viewer file)';
     if (!fs.existsSync(index)) {
       if (!page) return next();
-      ctx.status = 503;
-      ctx.body = {
-        error: {
-          code: 'VIEWER_NOT_BUILT',
-          message: `the web viewer is not built (${index} is missing): run \`npm run build\` in the TraceReport folder (scripts/setup.sh does it), then reload; the API under /api works without it`,
-          details: { dir },
-        },
-      };
-      return;
+      throw new TraceReportError(
+        'VIEWER_NOT_BUILT',
+        `the web viewer is not built (${index} is missing): run \`npm run build\` in the TraceReport folder (scripts/setup.sh does it), then reload; the API under /api works without it`,
+        { dir },
+      );
     }
     if (page) {
       ctx.type = 'text/html; charset=utf-8';
