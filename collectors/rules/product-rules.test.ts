@@ -32,6 +32,8 @@ class FakeStore {
   failing = false;
   hang = false;
   private readonly ops = new Map<string, RunningOperation[]>();
+  /** Changes per equipment: a span's token is the count when it was read. */
+  private readonly versions = new Map<string, number>();
   constructor(timeline: Record<string, Op[]> = {}) {
     for (const [e, ops] of Object.entries(timeline)) for (const o of ops) this.add(e, o);
   }
@@ -42,23 +44,33 @@ class FakeStore {
     };
     const list = [...(this.ops.get(equipment) ?? []).filter((x) => x.operation !== o.code), op].sort((a, b) => a.startMs - b.startMs);
     this.ops.set(equipment, list);
+    this.versions.set(equipment, (this.versions.get(equipment) ?? 0) + 1);
   }
   /** The same rule as the SQL source: the latest-started operation with start ≤ t ≤ end. */
-  source: OperationSource = async (equipment, t) => {
-    this.reads++;
-    await new Promise((r) => setTimeout(r, 1));
-    if (this.hang) await new Promise(() => undefined);
-    if (this.failing) throw new Error('connection refused');
-    const ops = this.ops.get(equipment) ?? [];
-    const next = Math.min(Infinity, ...ops.filter((o) => o.startMs > t).map((o) => o.startMs));
-    const started = ops.filter((o) => o.startMs <= t).reverse();
-    let endedAfter = -Infinity;
-    for (const o of started) {
-      if (o.endMs >= t) return { op: o, fromMs: Math.max(o.startMs, endedAfter + 1), toMs: Math.min(o.endMs + 1, next) } satisfies OperationSpan;
-      endedAfter = Math.max(endedAfter, o.endMs);
-    }
-    return { op: null, fromMs: endedAfter + 1, toMs: next };
+  source: OperationSource = {
+    span: async (equipment, t) => {
+      this.reads++;
+      await new Promise((r) => setTimeout(r, 1));
+      if (this.hang) await new Promise(() => undefined);
+      if (this.failing) throw new Error('connection refused');
+      const token = this.versions.get(equipment) ?? 0;
+      const ops = this.ops.get(equipment) ?? [];
+      const next = Math.min(Infinity, ...ops.filter((o) => o.startMs > t).map((o) => o.startMs));
+      const started = ops.filter((o) => o.startMs <= t).reverse();
+      let endedAfter = -Infinity;
+      for (const o of started) {
+        if (o.endMs >= t) return { op: o, fromMs: Math.max(o.startMs, endedAfter + 1), toMs: Math.min(o.endMs + 1, next), token } satisfies OperationSpan;
+        endedAfter = Math.max(endedAfter, o.endMs);
+      }
+      return { op: null, fromMs: endedAfter + 1, toMs: next, token };
+    },
+    changed: async (spans) => {
+      this.checks++;
+      if (this.failing) throw new Error('connection refused');
+      return new Set(spans.filter((w) => w.span.token !== (this.versions.get(w.equipment) ?? 0)).map((w) => w.equipment));
+    },
   };
+  checks = 0;
 }
 
 const widest = (over: Partial<ParameterLimits> = {}): LimitTable =>
@@ -228,21 +240,28 @@ describe('the gate and the cache', () => {
     expect(store.reads).toBe(2);
   });
 
-  it('a stale span keeps answering and is read again in the background: an operation that reached the store later is seen', async () => {
-    const store = new FakeStore({ 'OVEN-1': [A('A1', 0)] });
-    const { gate, changes, ops } = setup(store, rules(), widest(), { refreshMs: 50 });
-    gate.onReadings([{ equipment: 'OVEN-1', parameter: 'temp', ts: new Date(s(10)), value: 225 }]);
-    await until(() => ops.at('OVEN-1', s(10)) !== MISS);
-    // MES now records the end of A1 and the start of B1 at 20 s.
+  it('a check drops the spans whose operations changed in the store: the next reading reads them again', async () => {
+    const store = new FakeStore({ 'OVEN-1': [A('A1', 0)], 'OVEN-2': [A('A9', 0)] });
+    const { gate, changes, ops } = setup(store);
+    const r = (e: string, sec: number, value: number): Reading => ({ equipment: e, parameter: 'temp', ts: new Date(s(sec)), value });
+    gate.onReadings([r('OVEN-1', 10, 225), r('OVEN-2', 10, 210)]);
+    await until(() => ops.at('OVEN-1', s(10)) !== MISS && ops.at('OVEN-2', s(10)) !== MISS);
+    expect(store.reads).toBe(2);
+    // A check with nothing changed keeps everything: no more reads.
+    await ops.check();
+    gate.onReadings([r('OVEN-1', 15, 226), r('OVEN-2', 15, 211)]);
+    expect(store.reads).toBe(2);
+    // MES now records the end of A1 and the start of B1 at 20 s; A1 still looks open in the cache.
     store.add('OVEN-1', A('A1', 0, 19));
     store.add('OVEN-1', B('B1', 20));
-    const reads = store.reads;
-    await until(() => {
-      const op = ops.at('OVEN-1', s(10));
-      return store.reads > reads && op !== MISS && op !== null && op.endMs !== Infinity;
-    });
-    gate.onReadings([{ equipment: 'OVEN-1', parameter: 'temp', ts: new Date(s(30)), value: 225 }]);
+    expect((ops.at('OVEN-1', s(30)) as RunningOperation).operation).toBe('A1');
+    await ops.check();
+    expect(ops.at('OVEN-1', s(30))).toBe(MISS);
+    expect(ops.at('OVEN-2', s(30))).not.toBe(MISS);
+    gate.onReadings([r('OVEN-1', 30, 225)]);
     await gate.close();
+    expect(store.reads).toBe(3);
+    expect(ops.status()).toMatchObject({ loads: 3, checks: 2, dropped: 1, failures: 0 });
     expect(brief(changes)).toEqual(['raise limit_high 225 @10 (USL 220, op A1)', 'clear limit_high 225 @30 (USL 220, op B1)']);
   });
 
@@ -256,6 +275,10 @@ describe('the gate and the cache', () => {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(brief(changes)).toEqual(['raise limit_high 245 @20 (USL 240)']);
       expect(ops.status()).toMatchObject({ loads: 1, failures: 1 });
+      // The stand-in is dropped at the next check: the store is asked again.
+      store[mode] = false;
+      await ops.check();
+      expect(ops.at('OVEN-1', s(30))).toBe(MISS);
     }
   });
 

@@ -41,6 +41,8 @@ const EVENTS = [
   { type: 'operation', id: 'o5', operation: 'C1', lot: 'L-C1', step: 10, equipment: 'OVEN-3', start: at('08:00:00') },
 ].map((e) => traceEvent.parse(e));
 
+const events = (list: object[]) => list.map((e) => traceEvent.parse(e));
+
 const targets = await dialectTargets();
 
 describe.each(targets.filter((t) => t.dialect !== 'mssql'))('running operations from the store on $label', (target) => {
@@ -61,7 +63,7 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('running operations 
 
   /** The span as [operation or null, from, to] with times as hh:mm:ss.mmm (or ±inf). */
   const span = async (equipment: string, time: string) => {
-    const s = await source(equipment, ms(time));
+    const s = await source.span(equipment, ms(time));
     const t = (v: number) => (Number.isFinite(v) ? new Date(v).toISOString().slice(11, 23) : String(v));
     return [s.op?.operation ?? null, t(s.fromMs), t(s.toMs)];
   };
@@ -83,16 +85,42 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('running operations 
   });
 
   it.skipIf(!!target.unavailable)('the operation carries its product, route version, step and that step’s specs with a limit', async () => {
-    const a = (await source('OVEN-1', ms('08:05:00'))).op!;
+    const a = (await source.span('OVEN-1', ms('08:05:00'))).op!;
     expect({ ...a, specs: Object.fromEntries(a.specs) }).toEqual({
       operation: 'A1', workOrder: 'WO-A', product: 'PROD-A', route: 'RT-A', version: 2, step: 10,
       startMs: ms('08:00:00'), endMs: ms('08:10:00'),
       // v2's specs (not v1's); `note` has no limit.
       specs: { temp: { lsl: 200, target: 210, usl: 220, unit: 'C' }, speed: { usl: 5 } },
     });
-    const b = (await source('OVEN-1', ms('09:00:00'))).op!;
+    const b = (await source.span('OVEN-1', ms('09:00:00'))).op!;
     expect({ endMs: b.endMs, product: b.product, specs: Object.fromEntries(b.specs) }).toEqual({ endMs: Infinity, product: 'PROD-B', specs: { temp: { lsl: 220, target: 230, usl: 240, unit: 'C' } } });
-    const c = (await source('OVEN-3', ms('09:00:00'))).op!;
+    const c = (await source.span('OVEN-3', ms('09:00:00'))).op!;
     expect({ operation: c.operation, product: c.product, route: c.route, specs: c.specs.size }).toEqual({ operation: 'C1', product: undefined, route: undefined, specs: 0 });
+  });
+
+  it.skipIf(!!target.unavailable)('a check names the equipment whose span the store no longer supports', async () => {
+    await ingestEvents(db, events([
+      { type: 'equipment', id: 'k0', equipment: 'CHK-1' },
+      { type: 'equipment', id: 'k00', equipment: 'CHK-2' },
+      { type: 'equipment', id: 'k000', equipment: 'CHK-3' },
+      { type: 'equipment', id: 'k0000', equipment: 'CHK-4' },
+      { type: 'operation', id: 'k1', operation: 'K1', lot: 'L-K1', equipment: 'CHK-1', step: 10, start: at('08:00:00') },
+      { type: 'operation', id: 'k2', operation: 'K2', lot: 'L-K2', equipment: 'CHK-2', step: 10, start: at('08:00:00') },
+      { type: 'operation', id: 'k3', operation: 'K3', lot: 'L-K3', equipment: 'CHK-3', step: 10, start: at('08:00:00'), end: at('08:30:00') },
+      { type: 'operation', id: 'k4', operation: 'K4', lot: 'L-K4', equipment: 'CHK-4', step: 10, start: at('08:00:00') },
+    ]));
+    const equipment = ['CHK-1', 'CHK-2', 'CHK-3', 'CHK-4', 'CHK-NEW', 'OVEN-1', 'OVEN-2'];
+    const spans = await Promise.all(equipment.map(async (e) => ({ equipment: e, span: await source.span(e, ms('09:00:00')) })));
+    expect([...(await source.changed(spans))]).toEqual([]);
+    await ingestEvents(db, events([
+      // K1 ends (an update of its row); CHK-2 gets a next operation; CHK-3, idle, gets one within its idle span;
+      // CHK-NEW appears. CHK-4 gets an operation before its span: nothing changes for it.
+      { type: 'operation', id: 'k1e', operation: 'K1', lot: 'L-K1', equipment: 'CHK-1', step: 10, start: at('08:00:00'), end: at('08:59:00') },
+      { type: 'operation', id: 'k5', operation: 'K5', lot: 'L-K5', equipment: 'CHK-2', step: 10, start: at('10:00:00') },
+      { type: 'operation', id: 'k6', operation: 'K6', lot: 'L-K6', equipment: 'CHK-3', step: 10, start: at('08:45:00') },
+      { type: 'equipment', id: 'k7', equipment: 'CHK-NEW' },
+      { type: 'operation', id: 'k8', operation: 'K8', lot: 'L-K8', equipment: 'CHK-4', step: 10, start: at('07:00:00'), end: at('07:30:00') },
+    ]));
+    expect([...(await source.changed(spans))].sort()).toEqual(['CHK-1', 'CHK-2', 'CHK-3', 'CHK-NEW']);
   });
 });
