@@ -167,7 +167,10 @@ const CLK_TCK = (() => {
   return Number(r.stdout) > 0 ? Number(r.stdout) : 100;
 })();
 
-/** CPU seconds (user + system) of a process and its live descendants (the server and its Chromium). */
+/**
+ * CPU seconds (user + system) of a process and its descendants (the server and its Chromium): the live
+ * ones plus the children they have reaped (a Chromium helper that exited meanwhile still counts).
+ */
 export function treeCpuSeconds(rootPid: number): number {
   const procs = new Map<number, { ppid: number; ticks: number }>();
   for (const d of fs.readdirSync('/proc')) {
@@ -175,7 +178,7 @@ export function treeCpuSeconds(rootPid: number): number {
     try {
       const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-      procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) }); // utime stime cutime cstime
     } catch {
       // gone meanwhile
     }
