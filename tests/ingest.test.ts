@@ -177,6 +177,17 @@ describe.each(targets)('ingest on $label', (target) => {
     for (const t of TABLES) expect(await db.knex.schema.hasTable(t), t).toBe(true);
   });
 
+  it.skipIf(!!target.unavailable)('stores codes with tabs, line breaks, backslashes and \\N verbatim (bulk paths encode them)', async () => {
+    const odd = ['tab\there', 'line\nbreak', 'cr\rhere', 'back\\slash', '\\N', 'trailing\\', '\u00e4\u20ac\u4e2d'];
+    const events: TraceEvent[] = odd.map((parameter, i) => ({
+      type: 'sample', id: `odd-${i}`, equipment: 'ODD\t1', parameter, ts: `2026-05-01T00:00:0${i}Z`, value: i === 0 ? -0.5 : 1e21 + i,
+    }));
+    expect(await ingestEvents(db, events)).toEqual({ written: odd.length, duplicates: 0 });
+    const rows = await db.query("select e.code as equipment, s.parameter, s.value from sample s join equipment e on e.id = s.equipment_id where e.code like 'ODD%' order by s.ts");
+    expect(rows.map((r) => [r.equipment, r.parameter, Number(r.value)])).toEqual(odd.map((p, i) => ['ODD\t1', p, i === 0 ? -0.5 : 1e21 + i]));
+    expect(await ingestEvents(db, events)).toEqual({ written: 0, duplicates: odd.length });
+  });
+
   it.skipIf(!!target.unavailable)('ingesting the same file again changes nothing and reports duplicates', async () => {
     const before = await counts();
     const r = cli([path.join(dir, 'day.ndjson'), '--db', tdb.url]);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { DataSource } from '../../datasources/data-source.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import { refreshStatisticsAfterIngest } from '../statistics.js';
@@ -44,6 +45,9 @@ export interface IngestFileOptions {
   /** Called when a phase starts: `validate` (default mode's first pass), then `write` with the number of lines it will go through. */
   onPhase?: (phase: IngestPhase, lines?: number) => void;
 }
+
+/** While a batch is being written, the event loop gets a turn after this many events read (a power of two). */
+const YIELD_EVERY = 256;
 
 /** Errors listed in an INGEST_INVALID message and kept in a summary. */
 export const MAX_REPORTED_ERRORS = 100;
@@ -198,7 +202,8 @@ async function writeValidatedInputs(
             { errors: r.errors.map((e) => ({ file: l.file, line: l.line, ...e })), invalid: 1 },
           );
         }
-        if (batcher.add(r.event)) await batcher.flush();
+        const due = batcher.add(r.event);
+        if (due) await due;
       }
       done += chunk.length;
       onProgress?.(done);
@@ -222,9 +227,15 @@ export async function ingestEvents(
   const batcher = new Batcher(db, checkBatchSize(opts.batchSize), opts.onProgress);
   try {
     if (Symbol.iterator in events) {
-      for (const e of events as Iterable<TraceEvent>) if (batcher.add(e)) await batcher.flush();
+      for (const e of events as Iterable<TraceEvent>) {
+        const due = batcher.add(e);
+        if (due) await due;
+      }
     } else {
-      for await (const e of events) if (batcher.add(e)) await batcher.flush();
+      for await (const e of events) {
+        const due = batcher.add(e);
+        if (due) await due;
+      }
     }
     await batcher.finish();
   } finally {
@@ -263,10 +274,17 @@ class Batcher {
     this.writer = createEventWriter(db);
   }
 
-  /** Adds an event; true when the batch is full and `flush()` is due (kept synchronous: it runs once per event). */
-  add(e: TraceEvent): boolean {
+  /**
+   * Adds an event. Returns a promise to await when there is work for the event loop: the batch is full (it is
+   * flushed), or, every few hundred events while a batch is being written, a turn of the event loop, so that
+   * the write's statements go out as soon as the database answers instead of after the whole next batch is
+   * parsed. Otherwise undefined (this runs once per event).
+   */
+  add(e: TraceEvent): Promise<void> | undefined {
     this.batch.push(e);
-    return this.batch.length >= this.size;
+    if (this.batch.length >= this.size) return this.flush();
+    if (this.pending && (this.batch.length & (YIELD_EVERY - 1)) === 0) return setImmediatePromise();
+    return undefined;
   }
 
   /**
@@ -329,7 +347,8 @@ async function ingestSkippingInvalid(db: DataSource, files: string[], labels: st
         const r = validateLine(l.text);
         if (r.ok) {
           summary.valid++;
-          if (batcher.add(r.event)) await batcher.flush();
+          const due = batcher.add(r.event);
+        if (due) await due;
           continue;
         }
         summary.invalid++;

@@ -20,11 +20,15 @@ export type UpsertMode = 'coalesce' | 'replace';
 
 export interface SetSql {
   readonly dialect: Exclude<Dialect, 'sqlite'>;
-  /** Appends rows; with `conflict`, a row whose key is already stored is skipped (rows must be unique on it). */
-  insert(table: string, cols: readonly Column[], rows: readonly unknown[][], conflict?: readonly string[]): Stmt[];
+  /**
+   * Appends rows; with `conflict`, a row whose key is already stored is skipped (rows must be unique on it).
+   * With `returning` (column names) and `returnsIds`, the statements return those columns of the rows inserted.
+   */
+  insert(table: string, cols: readonly Column[], rows: readonly unknown[][], conflict?: readonly string[], returning?: readonly string[]): Stmt[];
   /**
    * Inserts or updates rows by their key (the first `keyCount` columns; rows unique on it). `coalesce`:
    * a null keeps the stored value; `replace`: the row's values win. `placeholder`: the row is set placeholder = false.
+   * With `returnsIds`, the statements return `id` and the key columns of every row written.
    */
   upsert(table: string, cols: readonly Column[], keyCount: number, rows: readonly unknown[][], mode: UpsertMode, placeholder: boolean): Stmt[];
   /**
@@ -44,6 +48,8 @@ export interface SetSql {
    * new (`event_id` column), or null when the dialect needs a look-up first (see `claimNeedsLookup`).
    */
   claim(rows: readonly [string, string, string][]): Stmt[];
+  /** True when `upsert` (and `insert` with `returning`) return the rows' ids (PostgreSQL): no look-up needed after them. */
+  readonly returnsIds: boolean;
   /** True when `claim` cannot return the inserted ids (MySQL proper): look up existing ids, then insert the rest. */
   readonly claimNeedsLookup: boolean;
   /** The `event_id`s among `ids` already in ingest_event (for `claimNeedsLookup`). */
@@ -81,10 +87,12 @@ function postgres(): SetSql {
   return {
     dialect: 'postgres',
     claimNeedsLookup: false,
-    insert(table, cols, rows, conflict) {
+    returnsIds: true,
+    insert(table, cols, rows, conflict, returning) {
       if (!rows.length) return [];
       const onConflict = conflict ? ` on conflict (${conflict.map(q).join(', ')}) do nothing` : '';
-      return [{ sql: `insert into ${q(table)} (${names(cols)}) select * from ${unnest(cols)}${onConflict}`, bindings: arrays(cols, rows) }];
+      const ret = returning?.length ? ` returning ${returning.map(q).join(', ')}` : '';
+      return [{ sql: `insert into ${q(table)} (${names(cols)}) select * from ${unnest(cols)}${onConflict}${ret}`, bindings: arrays(cols, rows) }];
     },
     insertNew(table, cols, rows, conflict) {
       return this.insert(table, cols, rows, conflict);
@@ -102,7 +110,7 @@ function postgres(): SetSql {
         {
           sql:
             `insert into ${q(table)} (${names(cols)}${placeholder ? `, ${q('placeholder')}` : ''}) select u.*${placeholder ? ', false' : ''} from ${unnest(cols)} as u` +
-            ` on conflict (${keys.join(', ')}) ${action}`,
+            ` on conflict (${keys.join(', ')}) ${action} returning ${q('id')}, ${keys.join(', ')}`,
           bindings: arrays(cols, rows),
         },
       ];
@@ -152,6 +160,7 @@ function mysql(mariadb: boolean): SetSql {
   return {
     dialect: 'mysql',
     claimNeedsLookup: !mariadb,
+    returnsIds: false,
     insertNew(table, cols, rows) {
       if (!rows.length) return [];
       // The driver reports matched rows for ON DUPLICATE KEY UPDATE; INSERT IGNORE's affected rows are the inserted ones.
@@ -259,6 +268,7 @@ function mssql(): SetSql {
   return {
     dialect: 'mssql',
     claimNeedsLookup: false,
+    returnsIds: false,
     insert(table, cols, rows, conflict) {
       return insertWhereNew(table, cols, rows, conflict, '');
     },

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { ClientBase } from 'pg';
 import { extractRows, type DataSource } from '../../datasources/data-source.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import type { TraceEvent } from './events.js';
 import { eventRows, isRef, routeRef, type Cell, type Ref } from './event-rows.js';
+import { copyRows } from './pg-copy.js';
 import { setSql, type SetSql, type Stmt } from './sql-sets.js';
 import { ENTITIES, ENTITY_ORDER, FACTS, PARAMETER_SPEC, ROUTE_STEP, type Column, type Entity, type FactTable } from './store-tables.js';
 import { IdCache, type EventWriter, type WriteOptions, type WriteResult } from './writer-common.js';
@@ -147,7 +149,8 @@ class Batch {
       const spec = ENTITIES[entity];
       const rows = [...m.values()];
       await this.resolve(rows);
-      await this.run(this.s.upsert(entity, spec.columns, spec.keyCount, rows.map((r) => this.bind(r)), 'coalesce', spec.placeholder));
+      const written = await this.run(this.s.upsert(entity, spec.columns, spec.keyCount, rows.map((r) => this.bind(r)), 'coalesce', spec.placeholder));
+      if (this.s.returnsIds) this.remember(entity, written);
     }
 
     if (this.steps.size) {
@@ -194,21 +197,30 @@ class Batch {
   }
 
   /**
-   * PostgreSQL: a plain INSERT is much cheaper than ON CONFLICT's speculative insertion, and samples of new
-   * events rarely repeat a stored (equipment, parameter, ts). Try it under a savepoint; on a unique violation,
-   * go back and insert with ON CONFLICT DO NOTHING. Returns the number of rows inserted.
+   * PostgreSQL: a plain COPY is much cheaper than an INSERT with ON CONFLICT's speculative insertion, and samples
+   * of new events rarely repeat a stored (equipment, parameter, ts). Try it under a savepoint; on a unique
+   * violation, go back and insert with ON CONFLICT DO NOTHING. Returns the number of rows inserted.
    */
   private async insertExpectingNoConflict(table: string, cols: readonly Column[], rows: unknown[][], conflict: readonly string[]): Promise<number> {
     if (!rows.length) return 0;
     await this.trx.raw('savepoint tr_ingest_insert');
     try {
-      const n = await this.runCounting(this.s.insert(table, cols, rows));
+      const client = (await (this.trx.client as { acquireConnection(): Promise<ClientBase> }).acquireConnection()) as ClientBase;
+      const n = await copyRows(client, table, cols, rows);
       await this.trx.raw('release savepoint tr_ingest_insert');
       return n;
     } catch (e) {
       if ((e as { code?: string }).code !== '23505') throw e;
       await this.trx.raw('rollback to savepoint tr_ingest_insert');
       return this.runCounting(this.s.insertNew(table, cols, rows, conflict));
+    }
+  }
+
+  /** Caches the ids of rows a statement returned (`id` and the key columns). */
+  private remember(entity: Entity, rows: readonly Row[]): void {
+    for (const row of rows) {
+      const key = entity === 'route' ? routeRef(String(row.code), Number(row.version)).key : String(row.code);
+      this.ids.set(entity, key, Number(row.id));
     }
   }
 
@@ -253,7 +265,13 @@ class Batch {
       const key: unknown[] = entity === 'route' ? [r.code, r.version] : [r.code];
       return spec.placeholder ? [...key, true] : key;
     });
-    await this.run(this.s.insert(entity, cols, rows, keyCols.map((c) => c.name)));
+    const keyNames = keyCols.map((c) => c.name);
+    const inserted = await this.run(this.s.insert(entity, cols, rows, keyNames, ['id', ...keyNames]));
+    if (this.s.returnsIds) {
+      this.remember(entity, inserted);
+      left = left.filter((r) => this.ids.get(entity, r.key) === undefined);
+      if (!left.length) return;
+    }
     left = await lookup(left);
     // A database that compares codes without case or trailing blanks returns the stored spelling: ask for each one.
     for (const r of left) {
