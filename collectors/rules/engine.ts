@@ -233,34 +233,35 @@ export class RuleEngine {
     const band = (limit: number) => h * (lsl !== undefined && usl !== undefined ? Math.abs(usl - lsl) : Math.abs(limit));
     const v = r.value;
     const p = r.parameter;
-    const u = unit(limits);
-    const of = productText(limits);
+    // Message parts, made only when a change is made.
+    const u = () => unit(limits);
+    const of = () => productText(limits);
     if (s.open.size) {
       if (s.open.has('limit_high')) {
         const was = s.open.get('limit_high');
-        if (usl === undefined) this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: no USL in force${of}`, out);
+        if (usl === undefined) this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u()}: no USL in force${of()}`, out);
         else if (was !== undefined && was !== usl) {
           const text = v > usl ? `USL now ${fmt(usl)}` : `within the USL now in force, ${fmt(usl)}`;
-          this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: ${text}${of}`, out);
+          this.change(s, 'clear', 'limit_high', v, was, severity, r.ts, `${p} ${fmt(v)}${u()}: ${text}${of()}`, out);
         } else {
           if (was === undefined) s.open.set('limit_high', usl);
-          if (v <= usl - band(usl)) this.change(s, 'clear', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u} back below USL ${fmt(usl)}${of}`, out);
+          if (v <= usl - band(usl)) this.change(s, 'clear', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u()} back below USL ${fmt(usl)}${of()}`, out);
         }
       }
       if (s.open.has('limit_low')) {
         const was = s.open.get('limit_low');
-        if (lsl === undefined) this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: no LSL in force${of}`, out);
+        if (lsl === undefined) this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u()}: no LSL in force${of()}`, out);
         else if (was !== undefined && was !== lsl) {
           const text = v < lsl ? `LSL now ${fmt(lsl)}` : `within the LSL now in force, ${fmt(lsl)}`;
-          this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u}: ${text}${of}`, out);
+          this.change(s, 'clear', 'limit_low', v, was, severity, r.ts, `${p} ${fmt(v)}${u()}: ${text}${of()}`, out);
         } else {
           if (was === undefined) s.open.set('limit_low', lsl);
-          if (v >= lsl + band(lsl)) this.change(s, 'clear', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u} back above LSL ${fmt(lsl)}${of}`, out);
+          if (v >= lsl + band(lsl)) this.change(s, 'clear', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u()} back above LSL ${fmt(lsl)}${of()}`, out);
         }
       }
     }
-    if (usl !== undefined && v > usl && !s.open.has('limit_high')) this.change(s, 'raise', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u} above USL ${fmt(usl)}${of}`, out);
-    if (lsl !== undefined && v < lsl && !s.open.has('limit_low')) this.change(s, 'raise', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u} below LSL ${fmt(lsl)}${of}`, out);
+    if (usl !== undefined && v > usl && !s.open.has('limit_high')) this.change(s, 'raise', 'limit_high', v, usl, severity, r.ts, `${p} ${fmt(v)}${u()} above USL ${fmt(usl)}${of()}`, out);
+    if (lsl !== undefined && v < lsl && !s.open.has('limit_low')) this.change(s, 'raise', 'limit_low', v, lsl, severity, r.ts, `${p} ${fmt(v)}${u()} below LSL ${fmt(lsl)}${of()}`, out);
   }
 
   private change(
