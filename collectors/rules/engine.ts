@@ -166,7 +166,7 @@ export class RuleEngine {
       s = this.newState(key, r.equipment, r.parameter, undefined, l);
       this.states.set(key, s);
     }
-    const t = r.ts.getTime();
+    const t = r.ts instanceof Date ? r.ts.getTime() : Number.NaN;
     if (!(t > s.lastTs) || !Number.isFinite(r.value) || r.quality === 'bad') return;
     s.lastTs = t;
     if (emit) this.threshold(s, this.limitsInForce(s, running), r, out);

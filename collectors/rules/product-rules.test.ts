@@ -282,6 +282,16 @@ describe('the gate and the cache', () => {
     }
   });
 
+  it('readings without a real time are ignored, never thrown on, and read nothing', async () => {
+    const store = new FakeStore({ 'OVEN-1': [A('A1', 0)] });
+    const { gate, changes } = setup(store);
+    const bad = [new Date(Number.NaN), '2026-03-01T08:00:00Z', undefined] as unknown as Date[];
+    expect(() => gate.onReadings(bad.map((ts) => ({ equipment: 'OVEN-1', parameter: 'temp', ts, value: 999 })))).not.toThrow();
+    await gate.close();
+    expect(changes).toEqual([]);
+    expect(store.reads).toBe(0);
+  });
+
   it('too many readings waiting: they are judged without a product, in order', async () => {
     const store = new FakeStore({ 'OVEN-1': [B('B1', 0)] });
     store.hang = true;

@@ -70,7 +70,8 @@ export class ProductRules {
         return;
       }
     }
-    const t = r.ts.getTime();
+    // A reading the pipeline rejects (no real time) is left to the engine, which ignores it.
+    const t = r.ts instanceof Date ? r.ts.getTime() : Number.NaN;
     if (this.closed || !Number.isFinite(t)) {
       this.engine.judge(r, null, out);
       return;
