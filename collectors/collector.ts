@@ -148,6 +148,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     throw e;
   }
 
+  const runningProduct = (p: NonNullable<typeof products>) => {
+    const { loads, failures } = p.operations.status();
+    return { loads, failures, held: p.gate.status().held };
+  };
   const status = (): CollectorStatus => ({
     pipeline: pipeline.status(),
     drivers: drivers.map((d) => d.status()),
@@ -156,7 +160,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       limits: limitCount,
       openAlarms: rules?.openAlarms().length ?? 0,
       alarmChanges,
-      ...(products ? { runningProduct: { ...pick(products.operations.status()), held: products.gate.status().held } } : {}),
+      ...(products ? { runningProduct: runningProduct(products) } : {}),
     },
     ...(notifier ? { notify: notifier.status() } : {}),
   });
@@ -182,5 +186,3 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     },
   };
 }
-
-const pick = (s: { loads: number; failures: number }) => ({ loads: s.loads, failures: s.failures });
