@@ -52,7 +52,10 @@ async function main(): Promise<void> {
     log(`generating a ${fmt(lots)}-lot demo plant into ${traceDb}`);
     generateDemoPlant(traceDb, lots);
   }
-  const server = await startServerProcess({ dir, traceDb });
+  const server = await startServerProcess({ dir, traceDb }).catch((e: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   try {
     log(`server ${server.url} (pid ${server.pid}), log ${server.logFile}`);
     const folder = (await server.api('POST', '/api/folders', { name: 'Bench' })).folder.id as number;

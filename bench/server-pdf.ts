@@ -118,7 +118,10 @@ async function main(): Promise<void> {
     lot ??= String(generateDemoPlant(traceDb, lots).incident.sampleFinishedLot);
   }
   lot ??= 'FG-000437';
-  const server = await startServerProcess({ dir, traceDb });
+  const server = await startServerProcess({ dir, traceDb }).catch((e: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   const results: PdfRun[] = [];
   try {
     log(`server ${server.url} (pid ${server.pid}), log ${server.logFile}`);

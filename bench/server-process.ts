@@ -74,7 +74,11 @@ export async function startServerProcess(opts: { dir: string; traceDb: string })
   fs.closeSync(out);
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s: ${stderr}`)), 120_000);
+    const fail = (e: Error) => {
+      child.kill('SIGKILL');
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new Error(`the server did not start within 120 s: ${stderr}`)), 120_000);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       stderr += d;

@@ -85,7 +85,10 @@ async function main(): Promise<void> {
   const picked = await lotsOf();
   log(`store ${dbUrl}: ${fmt(picked.lots)} lots; ${fmt(perCase)} lots per case`);
   const dir = tempDir('trace');
-  const server = await startServerProcess({ dir, traceDb: dbUrl });
+  const server = await startServerProcess({ dir, traceDb: dbUrl }).catch((e: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   const results: { case: string; run: number; r: LoadRun }[] = [];
   try {
     log(`server ${server.url} (pid ${server.pid}), log ${server.logFile}`);
