@@ -6,11 +6,14 @@
  *
  * Writes N realistic events to a temporary NDJSON file (mostly process samples, plus master data, lots,
  * operations, consumes, inspections, alarms, shipments, in plant order, with consumes naming lots before their
- * own events now and then), then times `ingestFiles` (both passes: validate, then write) into a fresh SQLite file
- * and into a fresh PostgreSQL database (created through the admin URL, dropped afterwards). With --db, only that
- * store is used, as it is (not emptied). Prints events/s per store and run (wall time of both passes), and the
- * CPU time of this process per event (for PostgreSQL the server's work is not in it): on a shared machine the
- * wall figure moves with the load, the CPU figure much less. `--out FILE` only writes the events to FILE (kept).
+ * own events now and then), then times `ingestFiles` in its default mode (all or nothing: on SQLite one pass that
+ * validates and writes in one transaction; on PostgreSQL a validating pass, then the writing pass) into a fresh
+ * SQLite file and into a fresh PostgreSQL database (created through the admin URL, dropped afterwards). With --db,
+ * only that store is used, as it is (not emptied). Prints events/s per store and run (wall time of the whole
+ * ingest, including the statistics refresh at its end), the CPU time of this process per event and, for a
+ * PostgreSQL server on this machine, the CPU time of the backends serving the bench's database per event (read
+ * from /proc when the run ends; background processes such as the WAL writer are not in it): on a shared machine
+ * the wall figure moves with the load, the CPU figures much less. `--out FILE` only writes the events to FILE (kept).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,7 +45,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 interface Target {
   label: string;
   /** Makes a fresh store; returns its URL and how to remove it. */
-  create(): Promise<{ url: string; drop(): Promise<void> }>;
+  create(): Promise<{ url: string; drop(): Promise<void>; serverCpu?: () => Promise<number> }>;
 }
 
 interface Result {
@@ -56,6 +59,10 @@ interface Result {
   eventsPerSecond: number;
   /** CPU seconds of this process (user + system) per event, in microseconds. */
   cpuMicrosPerEvent: number;
+  /** PostgreSQL: CPU of the server processes serving the bench's database, per event, in microseconds. */
+  serverCpuMicrosPerEvent?: number;
+  /** 1-minute load average at the end of the run. */
+  load: number;
 }
 
 /** A small plant, day by day: per produced lot an operation, a consume of 2-3 input lots and ~40 samples. */
@@ -149,6 +156,7 @@ function postgresTarget(adminUrl: string): Target {
       u.pathname = `/${name}`;
       return {
         url: u.toString(),
+        serverCpu: () => backendCpu(adminUrl, name),
         async drop() {
           const a = knexFactory(new DataSource('admin', adminUrl).spec.knexConfig);
           try {
@@ -161,6 +169,31 @@ function postgresTarget(adminUrl: string): Target {
     },
   };
 }
+
+/**
+ * CPU seconds (user + system, from /proc) used so far by the PostgreSQL backends connected to database `name`
+ * (the server runs on this machine). Backends that ended are not counted: sample it while they live.
+ */
+async function backendCpu(adminUrl: string, name: string): Promise<number> {
+  const admin = knexFactory(new DataSource('admin', adminUrl).spec.knexConfig);
+  try {
+    const r = (await admin.raw('select pid from pg_stat_activity where datname = ?', [name])) as { rows: Array<{ pid: number }> };
+    let sum = 0;
+    for (const { pid } of r.rows) {
+      try {
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        sum += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      } catch {
+        // not on this machine, or ended
+      }
+    }
+    return sum;
+  } finally {
+    await admin.destroy();
+  }
+}
+/** Linux clock ticks per second (USER_HZ), in which /proc reports CPU times. */
+const CLOCK_TICKS = 100;
 
 async function measure(target: Target, file: string, run: number): Promise<Result> {
   const store = await target.create();
@@ -181,16 +214,20 @@ async function measure(target: Target, file: string, run: number): Promise<Resul
       const t1 = performance.now();
       const cpu = process.cpuUsage(c0);
       const seconds = (t1 - t0) / 1000;
+      const serverCpu = store.serverCpu ? await store.serverCpu() : undefined;
       return {
         store: target.label,
         run,
         events: summary.read,
         written: summary.written,
         seconds,
-        validateSeconds: (writeAt - validateAt) / 1000,
+        // SQLite validates while it writes (one pass): no validate phase.
+        validateSeconds: validateAt ? (writeAt - validateAt) / 1000 : 0,
         writeSeconds: (t1 - writeAt) / 1000,
         eventsPerSecond: summary.read / seconds,
         cpuMicrosPerEvent: (cpu.user + cpu.system) / summary.read,
+        serverCpuMicrosPerEvent: serverCpu === undefined ? undefined : (serverCpu * 1e6) / summary.read,
+        load: os.loadavg()[0]!,
       };
     } finally {
       await db.close();
@@ -229,7 +266,9 @@ async function main(): Promise<void> {
           results.push(r);
           log(
             `${t.label} run ${run}: ${fmt(r.eventsPerSecond)} events/s (${r.seconds.toFixed(2)} s; validate ${r.validateSeconds.toFixed(2)} s, ` +
-              `write ${r.writeSeconds.toFixed(2)} s; ${r.cpuMicrosPerEvent.toFixed(1)} µs CPU per event; load ${os.loadavg()[0]!.toFixed(1)})`,
+              `write ${r.writeSeconds.toFixed(2)} s; ${r.cpuMicrosPerEvent.toFixed(1)} µs CPU per event` +
+              (r.serverCpuMicrosPerEvent === undefined ? '' : `, server ${r.serverCpuMicrosPerEvent.toFixed(1)} µs`) +
+              `; load ${r.load.toFixed(1)})`,
           );
         } catch (e) {
           log(`${t.label} run ${run}: failed: ${(e as Error).message}`);
@@ -242,10 +281,10 @@ async function main(): Promise<void> {
     }
     process.stdout.write(
       table([
-        ['store', 'run', 'events', 'written', 'seconds', 'validate s', 'write s', 'events/s', 'CPU µs/event'],
+        ['store', 'run', 'events', 'written', 'seconds', 'validate s', 'write s', 'events/s', 'CPU µs/event', 'server µs/event', 'load'],
         ...results.map((r) => [
           r.store, String(r.run), fmt(r.events), fmt(r.written), r.seconds.toFixed(2), r.validateSeconds.toFixed(2), r.writeSeconds.toFixed(2), fmt(r.eventsPerSecond),
-          r.cpuMicrosPerEvent.toFixed(1),
+          r.cpuMicrosPerEvent.toFixed(1), r.serverCpuMicrosPerEvent?.toFixed(1) ?? '', r.load.toFixed(1),
         ]),
       ]) + '\n',
     );

@@ -261,10 +261,12 @@ class Batcher {
   written = 0;
   duplicates = 0;
   private batch: TraceEvent[] = [];
-  private pending: Promise<WriteResult> | undefined;
-  /** Whether every batch written so far is durable. */
-  private synced = true;
+  /** Batches being written, oldest first (at most the writer's concurrency). */
+  private inFlight: Promise<WriteResult>[] = [];
+  /** Whether a batch was written without waiting for the disk (then `finish()` syncs). */
+  private unsynced = false;
   private readonly writer;
+  private readonly concurrency: number;
 
   constructor(
     db: DataSource,
@@ -272,6 +274,7 @@ class Batcher {
     private readonly onProgress?: (done: number) => void,
   ) {
     this.writer = createEventWriter(db);
+    this.concurrency = Math.max(1, this.writer.concurrency ?? 1);
   }
 
   /**
@@ -283,50 +286,51 @@ class Batcher {
   add(e: TraceEvent): Promise<void> | undefined {
     this.batch.push(e);
     if (this.batch.length >= this.size) return this.flush();
-    if (this.pending && (this.batch.length & (YIELD_EVERY - 1)) === 0) return setImmediatePromise();
+    if (this.inFlight.length && (this.batch.length & (YIELD_EVERY - 1)) === 0) return setImmediatePromise();
     return undefined;
   }
 
   /**
-   * Starts writing the current batch and returns once the previous one is done: the next batch is read and
-   * parsed while the database works on this one (server databases), and batches still commit in order.
-   * Batches before the last one commit without waiting for the disk (PostgreSQL); `finish()` makes them durable.
+   * Starts writing the current batch and returns once there is room for another one in flight: the next batch
+   * is read and parsed while the database works on this one (server databases), and batches still apply in
+   * order. Batches before the last one commit without waiting for the disk (PostgreSQL); `finish()` makes them
+   * durable.
    */
   async flush(durable = false): Promise<void> {
-    await this.settle();
+    while (this.inFlight.length >= this.concurrency) await this.settleOne();
     if (!this.batch.length) return;
     const batch = this.batch;
     this.batch = [];
     const p = this.writer.write(batch, { durable });
-    p.catch(() => undefined); // awaited (and thrown) by the next settle()
-    this.pending = p;
-    this.synced = durable;
+    p.catch(() => undefined); // awaited (and thrown) by settleOne()
+    this.inFlight.push(p);
+    if (!durable) this.unsynced = true;
   }
 
-  /** Waits for the batch in flight. */
-  async settle(): Promise<void> {
-    const p = this.pending;
+  /** Waits for the oldest batch in flight. */
+  private async settleOne(): Promise<void> {
+    const p = this.inFlight.shift();
     if (!p) return;
-    this.pending = undefined;
     const r = await p;
     this.written += r.written;
     this.duplicates += r.duplicates;
     this.onProgress?.(this.written + this.duplicates);
   }
 
-  /** After a failure elsewhere: lets the batch in flight end (committed or rolled back) before the caller closes the store. */
+  /** After a failure elsewhere: lets the batches in flight end (committed or rolled back) before the caller closes the store. */
   async abandon(): Promise<void> {
-    await this.pending?.catch(() => undefined);
-    this.pending = undefined;
+    const left = this.inFlight;
+    this.inFlight = [];
+    await Promise.all(left.map((p) => p.catch(() => undefined)));
   }
 
-  /** Writes what is left, durably, and waits for it. */
+  /** Writes what is left, durably, waits for every batch, and makes them all durable. */
   async finish(): Promise<void> {
     await this.flush(true);
-    await this.settle();
-    if (!this.synced) {
+    while (this.inFlight.length) await this.settleOne();
+    if (this.unsynced) {
       await this.writer.sync();
-      this.synced = true;
+      this.unsynced = false;
     }
   }
 }

@@ -20,7 +20,13 @@ export interface WriteOptions {
 
 /** Writes validated events to the trace store, one transaction per call. */
 export interface EventWriter {
+  /**
+   * Writes a batch. With `concurrency` > 1 the next batches may be passed before this one is done (up to that
+   * many in flight); they are applied in call order all the same.
+   */
   write(events: readonly TraceEvent[], opts?: WriteOptions): Promise<WriteResult>;
+  /** How many `write` calls may be in flight at once (1 when absent). */
+  readonly concurrency?: number;
   /** Makes every batch written so far durable (after non-durable writes). */
   sync(): Promise<void>;
   /**

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import type { ClientBase } from 'pg';
 import { extractRows, type DataSource } from '../../datasources/data-source.js';
 import { TraceReportError } from '../../datasources/errors.js';
-import type { TraceEvent } from './events.js';
-import { eventRows, isRef, routeRef, type Cell, type Ref } from './event-rows.js';
+import type { EventOf, TraceEvent } from './events.js';
+import { codeRef, eventRows, isRef, routeRef, utc, type Cell, type Ref } from './event-rows.js';
 import { copyRows } from './pg-copy.js';
 import { setSql, type SetSql, type Stmt } from './sql-sets.js';
 import { ENTITIES, ENTITY_ORDER, FACTS, PARAMETER_SPEC, ROUTE_STEP, type Column, type Entity, type FactTable } from './store-tables.js';
@@ -33,7 +33,94 @@ export function createSetWriter(db: DataSource): EventWriter {
     return (sqlFor = setSql(dialect, { mariadb }));
   }
 
+  /** Repeats inside a batch: the first one counts. */
+  function uniqueIds(events: readonly TraceEvent[]): { unique: TraceEvent[]; duplicates: number } {
+    const seen = new Set<string>();
+    const unique: TraceEvent[] = [];
+    let duplicates = 0;
+    for (const e of events) {
+      if (seen.has(e.id)) duplicates++;
+      else {
+        seen.add(e.id);
+        unique.push(e);
+      }
+    }
+    return { unique, duplicates };
+  }
+
+  /** One transaction: the given statements' work, with PostgreSQL's commit not waiting for the disk unless durable. */
+  async function transaction<T>(opts: WriteOptions, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    try {
+      return await db.knex.transaction(async (trx) => {
+        if (dialect === 'postgres' && opts.durable === false) await trx.raw('set local synchronous_commit = off');
+        return work(trx);
+      });
+    } catch (e) {
+      ids.clear();
+      throw db.wrapError(e);
+    }
+  }
+
+  /** MariaDB/MySQL, SQL Server: a batch is one transaction. */
+  async function writeAtOnce(s: SetSql, unique: TraceEvent[], opts: WriteOptions): Promise<WriteResult> {
+    return transaction(opts, async (trx) => {
+      const batch = new Batch(trx, s, ids, dialect);
+      // Samples are idempotent by their key (equipment, parameter, ts): no ledger row; a stored key is a duplicate.
+      const others = unique.filter((e) => e.type !== 'sample');
+      const samples = unique.length - others.length;
+      const claimed = new Set(await batch.claim(others));
+      const fresh = claimed.size === others.length ? unique : unique.filter((e) => e.type === 'sample' || claimed.has(e));
+      const samplesInserted = await batch.apply(fresh);
+      return { written: claimed.size + samplesInserted, duplicates: others.length - claimed.size + samples - samplesInserted };
+    });
+  }
+
+  /*
+   * PostgreSQL: a batch is two transactions on two connections, so that the server works on two batches at once
+   * (its two halves cost about the same): first every event but the samples, plus the ids of the samples'
+   * equipment (placeholders made there); once that has committed, the samples, which refer to nothing else. The
+   * first part of batch k+1 runs while the samples of batch k are written. Each part runs in batch order after the
+   * same part of the batch before; the samples part never creates a row another transaction could be creating
+   * (no lock waits between the two), and samples stay in input order among themselves (the first value wins).
+   */
+  let othersDone: Promise<unknown> = Promise.resolve();
+  let samplesDone: Promise<unknown> = Promise.resolve();
+  /** Batches whose write has not ended. */
+  let writing = 0;
+  /**
+   * The failure of a part: the parts after it that were already passed fail too, without running (a later batch
+   * must not commit before an earlier one). A batch passed once nothing is in flight starts afresh (a retry).
+   */
+  let broken: { error: unknown } | undefined;
+  const unlessBroken = <T>(work: () => Promise<T>) => async (): Promise<T> => {
+    if (broken) throw broken.error;
+    try {
+      return await work();
+    } catch (e) {
+      broken ??= { error: e };
+      throw e;
+    }
+  };
+
+  async function writeOthers(s: SetSql, others: TraceEvent[], samples: EventOf<'sample'>[], opts: WriteOptions) {
+    const known = samples.map((e) => ids.get('equipment', e.equipment));
+    if (!others.length && !known.includes(undefined)) return { written: 0, duplicates: 0, equipment: known as number[] };
+    return transaction(opts, async (trx) => {
+      const batch = new Batch(trx, s, ids, dialect);
+      const claimed = new Set(await batch.claim(others));
+      await batch.apply(claimed.size === others.length ? others : others.filter((e) => claimed.has(e)));
+      return { written: claimed.size, duplicates: others.length - claimed.size, equipment: await batch.equipmentIds(samples) };
+    });
+  }
+
+  async function writeSamples(s: SetSql, samples: EventOf<'sample'>[], equipment: number[], opts: WriteOptions): Promise<number> {
+    if (!samples.length) return 0;
+    return transaction(opts, (trx) => new Batch(trx, s, ids, dialect).insertSamples(samples, equipment));
+  }
+
   return {
+    // Batches in flight at once: the PostgreSQL writer overlaps the two parts of consecutive batches.
+    concurrency: dialect === 'postgres' ? 2 : 1,
     async sync(): Promise<void> {
       if (dialect !== 'postgres') return;
       // A transaction with an id commits with a log record; committed synchronously, it flushes all the log before it.
@@ -43,34 +130,25 @@ export function createSetWriter(db: DataSource): EventWriter {
     },
     async write(events: readonly TraceEvent[], opts: WriteOptions = {}): Promise<WriteResult> {
       const s = await dialectSql();
-      // Repeats inside the batch: the first one counts.
-      const seen = new Set<string>();
-      const unique: TraceEvent[] = [];
-      let duplicates = 0;
-      for (const e of events) {
-        if (seen.has(e.id)) duplicates++;
-        else {
-          seen.add(e.id);
-          unique.push(e);
-        }
-      }
+      const { unique, duplicates } = uniqueIds(events);
       if (!unique.length) return { written: 0, duplicates };
+      if (dialect !== 'postgres') {
+        const r = await writeAtOnce(s, unique, opts);
+        return { written: r.written, duplicates: duplicates + r.duplicates };
+      }
+      const samples = unique.filter((e): e is EventOf<'sample'> => e.type === 'sample');
+      const others = samples.length === unique.length ? [] : unique.filter((e) => e.type !== 'sample');
+      if (writing === 0) broken = undefined;
+      writing++;
       try {
-        return await db.knex.transaction(async (trx) => {
-          if (dialect === 'postgres' && opts.durable === false) await trx.raw('set local synchronous_commit = off');
-          const batch = new Batch(trx, s, ids, dialect);
-          // Samples are idempotent by their key (equipment, parameter, ts): no ledger row; a stored key is a duplicate.
-          const others = unique.filter((e) => e.type !== 'sample');
-          const samples = unique.length - others.length;
-          const claimed = new Set(await batch.claim(others));
-          const fresh = claimed.size === others.length ? unique : unique.filter((e) => e.type === 'sample' || claimed.has(e));
-          const samplesInserted = await batch.apply(fresh);
-          duplicates += others.length - claimed.size + samples - samplesInserted;
-          return { written: claimed.size + samplesInserted, duplicates };
-        });
-      } catch (e) {
-        ids.clear();
-        throw db.wrapError(e);
+        const first = othersDone.then(unlessBroken(() => writeOthers(s, others, samples, opts)));
+        const second = Promise.all([first, samplesDone.catch(() => undefined)]).then(([r]) => unlessBroken(() => writeSamples(s, samples, r.equipment, opts))());
+        othersDone = first.catch(() => undefined);
+        samplesDone = second.catch(() => undefined);
+        const [r, inserted] = await Promise.all([first, second]);
+        return { written: r.written + inserted, duplicates: duplicates + r.duplicates + samples.length - inserted };
+      } finally {
+        writing--;
       }
     },
   };
@@ -189,6 +267,23 @@ class Batch {
     return samplesInserted;
   }
 
+  /** The equipment ids of samples (placeholders made for codes not stored yet), in their order. */
+  async equipmentIds(samples: readonly EventOf<'sample'>[]): Promise<number[]> {
+    if (!samples.length) return [];
+    const refs = new Map<string, Ref>();
+    for (const e of samples) if (this.ids.get('equipment', e.equipment) === undefined) refs.set(e.equipment, codeRef('equipment', e.equipment));
+    if (refs.size) await this.resolve([[...refs.values()]]);
+    return samples.map((e) => this.ids.get('equipment', e.equipment)!);
+  }
+
+  /** Inserts samples whose equipment ids are known (committed); returns how many were new (the others' keys were stored). */
+  async insertSamples(samples: readonly EventOf<'sample'>[], equipment: readonly number[]): Promise<number> {
+    const spec = FACTS.sample;
+    let rows: unknown[][] = samples.map((e, i) => [equipment[i], e.parameter, utc(e.ts), e.value, e.quality ?? null]);
+    rows = uniqueOn(rows, spec.columns, spec.conflict!);
+    return this.insertExpectingNoConflict(spec.table, spec.columns, rows, spec.conflict!);
+  }
+
   /** Runs statements of `SetSql.insertNew`; returns the number of rows they inserted. */
   private async runCounting(stmts: Stmt[]): Promise<number> {
     let n = 0;
@@ -293,10 +388,11 @@ function uniqueOn(rows: unknown[][], cols: readonly Column[], key: readonly stri
   const seen = new Set<string>();
   const out: unknown[][] = [];
   for (const r of rows) {
-    const k = idx.map((i) => String(r[i])).join('\u0000');
+    let k = String(r[idx[0]!]);
+    for (let i = 1; i < idx.length; i++) k += `\u0000${String(r[idx[i]!])}`;
     if (seen.has(k)) continue;
     seen.add(k);
     out.push(r);
   }
-  return out;
+  return out.length === rows.length ? rows : out;
 }
