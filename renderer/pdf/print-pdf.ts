@@ -44,7 +44,7 @@ export function marginTemplate(text: string | undefined, params: Readonly<Record
   } catch (e) {
     throw new TraceReportError('TEMPLATE_INVALID', `page header/footer "${text}" is not valid handlebars: ${(e as Error).message}`);
   }
-  return `<div style="width:100%;margin:0 8mm;font-size:8pt;font-family:'Noto Sans CJK SC',sans-serif;text-align:center">${body}</div>`;
+  return `<div style="width:100%;margin:0 8mm;font-size:8pt;font-family:'DejaVu Sans Condensed','Noto Sans CJK SC',sans-serif;text-align:center">${body}</div>`;
 }
 
 /** Parameter values as text for headers and footers: dates as Excel shows them, lists comma-joined. */
