@@ -8,8 +8,8 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # Debian packages: a toolchain to build better-sqlite3 (no prebuilt binary can be fetched here),
 # Chromium for PDF output, Noto CJK fonts for Chinese text and DejaVu for chart labels, poppler-utils (pdftotext)
-# and python3-pymodbus (a real Modbus TCP server) for the tests.
-APT_PACKAGES=(g++ make python3 chromium fonts-noto-cjk fonts-dejavu-core poppler-utils python3-pymodbus)
+# and python3-pymodbus with python3-serial-asyncio (its server imports serial even for TCP) for the tests.
+APT_PACKAGES=(g++ make python3 chromium fonts-noto-cjk fonts-dejavu-core poppler-utils python3-pymodbus python3-serial-asyncio)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
