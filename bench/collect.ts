@@ -3,7 +3,11 @@
  * PostgreSQL through `tracereport collect --mqtt`, with the publisher in a separate process; journal replay
  * speed; the collector's CPU and RSS with 10,000 tags.
  *
- *   npm run build && node dist/bench/collect.js [--samples 100000] [--pg postgres://postgres@127.0.0.1:5432/test]
+ *   npm run build && node dist/bench/collect.js [--samples 100000] [--pg postgres://postgres@127.0.0.1:5432/test] [--only e2e]
+ *                                             [--values N --publishers P] [--stores sqlite,postgres]
+ *
+ * End to end, three shapes: one value per message (the zero-config convention) from one publisher and from four,
+ * and ten values per message (one equipment's parameters, read by JSON paths from a --config).
  *
  * Prints figures; not a test. Each run makes its own databases, journal folders and topic prefix.
  */
@@ -33,33 +37,55 @@ function arg(name: string, fallback: string): string {
 
 // ------------------------------------------------------------------ publisher (a separate process)
 
-/** `--publish prefix count tags rate`: publishes count samples over `tags` topics (QoS 1, a window of 1,000 in flight). */
+/**
+ * `--publish prefix count tags rate broker [values] [publisher]`: publishes `count` samples over `tags` tags (QoS 1,
+ * a window of 1,000 messages in flight), `values` per message: 1 is one topic per tag with `{"ts","value"}` (the
+ * zero-config convention); more is one topic per equipment with `{"ts", "p0": …, "p1": …}`, its parameters read by
+ * JSON paths (how gateways publish). `publisher` (0, 1, …) names equipment of its own, so that several publishers
+ * never send the same sample.
+ */
 async function publishMode(): Promise<void> {
-  const [, , , prefix, countS, tagsS, rateS] = process.argv;
-  const count = Number(countS);
+  const [, , , prefix, countS, tagsS, rateS, , valuesS, publisherS] = process.argv;
+  const values = Number(valuesS ?? 1);
+  const messages = Number(countS) / values;
   const tags = Number(tagsS);
   const rate = Number(rateS); // messages/s, 0 = as fast as possible
+  const pub = Number(publisherS ?? 0);
   const side = Math.ceil(Math.sqrt(tags));
-  const client = connect(BROKER, { clientId: `bench-pub-${prefix}`, clean: true });
+  const equipment = tags / values;
+  const client = connect(BROKER, { clientId: `bench-pub-${prefix}-${pub}`, clean: true });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  // Connected: wait for the go (a line on stdin), so that the clock does not count starting this process.
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   let inFlight = 0;
   let sent = 0;
   let acked = 0;
   const started = Date.now();
+  const message = (i: number): [string, string] => {
+    if (values === 1) {
+      const tag = i % tags;
+      // Per tag, one sample per second of plant time: unique (equipment, parameter, ts).
+      const ts = new Date(T0 + Math.floor(i / tags) * 1000).toISOString();
+      return [`${prefix}/EQ-${pub}-${Math.floor(tag / side)}/p${tag % side}`, `{"ts":"${ts}","value":${(i % 1000) / 10}}`];
+    }
+    const eq = i % equipment;
+    const ts = new Date(T0 + Math.floor(i / equipment) * 1000).toISOString();
+    let body = `{"ts":"${ts}"`;
+    for (let k = 0; k < values; k++) body += `,"p${k}":${((i + k) % 1000) / 10}`;
+    return [`${prefix}/EQ-${pub}-${eq}/data`, `${body}}`];
+  };
   await new Promise<void>((resolve) => {
     const pump = () => {
-      while (sent < count && inFlight < 1000) {
+      while (sent < messages && inFlight < 1000) {
         if (rate > 0 && sent > ((Date.now() - started) * rate) / 1000) return void setTimeout(pump, 5);
-        const tag = sent % tags;
-        const topic = `${prefix}/EQ-${Math.floor(tag / side)}/p${tag % side}`;
-        // Per tag, one sample per second of plant time: unique (equipment, parameter, ts).
-        const ts = new Date(T0 + Math.floor(sent / tags) * 1000).toISOString();
+        const [topic, payload] = message(sent);
         inFlight++;
         sent++;
-        client.publish(topic, `{"ts":"${ts}","value":${(sent % 1000) / 10}}`, { qos: 1 }, () => {
+        client.publish(topic, payload, { qos: 1 }, () => {
           inFlight--;
           acked++;
-          if (acked === count) resolve();
+          if (acked === messages) resolve();
           else pump();
         });
       }
@@ -67,13 +93,37 @@ async function publishMode(): Promise<void> {
     pump();
   });
   await client.endAsync();
-  process.stdout.write(`published ${count} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`publisher ${pub}: ${messages} messages (${messages * values} samples) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdin.destroy();
 }
 
 // ------------------------------------------------------------------ helpers
 
-function startCollector(db: string, prefix: string, journal: string): ChildProcess {
-  const child = spawn(process.execPath, [MAIN, 'collect', '--mqtt', BROKER, '--topic-prefix', prefix, '--client-id', prefix, '--db', db, '--journal', journal], {
+/**
+ * Starts `tracereport collect`: zero-config (`--mqtt`) for one value per message, else `--config` with one tag per
+ * parameter reading its JSON path from the equipment's topic (as docs/collectors.md shows).
+ */
+function startCollector(db: string, prefix: string, journal: string, values = 1): ChildProcess {
+  let mode = ['--mqtt', BROKER, '--topic-prefix', prefix, '--client-id', prefix];
+  if (values > 1) {
+    const config = {
+      drivers: [
+        {
+          type: 'mqtt',
+          name: 'bench',
+          url: BROKER,
+          clientId: prefix,
+          tags: Array.from({ length: values }, (_, k) => ({ topic: `${prefix}/+/data`, equipment: '{1}', parameter: `p${k}`, path: `p${k}` })),
+        },
+      ],
+      // As zero-config: limits from the store's specs, no SPC.
+      rules: { spc: { enabled: false } },
+    };
+    const file = path.join(journal, '..', `${prefix}.json`);
+    fs.writeFileSync(file, JSON.stringify(config));
+    mode = ['--config', file];
+  }
+  const child = spawn(process.execPath, [MAIN, 'collect', ...mode, '--db', db, '--journal', journal], {
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,11 +145,31 @@ async function count(ds: DataSource): Promise<number> {
   return Number((await ds.query<{ n: number }>('select count(*) as n from sample'))[0]!.n);
 }
 
-function publish(prefix: string, n: number, tags: number, rate = 0): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--publish', prefix, String(n), String(tags), String(rate), BROKER], { stdio: 'inherit' });
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`))));
+/**
+ * Starts `publishers` publisher processes for `n` samples over `tags` tags (each a share of both), `values` per
+ * message; resolves once all are connected, with `go()` to start them all and `done` for when all are through.
+ */
+async function publishers(prefix: string, n: number, tags: number, rate = 0, values = 1, count = 1): Promise<{ go(): void; done: Promise<void> }> {
+  const procs = Array.from({ length: count }, (_, i) => {
+    const args = [fileURLToPath(import.meta.url), '--publish', prefix, String(n / count), String(tags / count), String(rate), BROKER, String(values), String(i)];
+    return spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   });
+  const done = Promise.all(
+    procs.map((p) => new Promise<void>((resolve, reject) => p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`)))))),
+  ).then(() => undefined);
+  done.catch(() => undefined);
+  await Promise.race([
+    Promise.all(procs.map((p) => new Promise<void>((resolve) => p.stdout!.once('data', () => resolve())))),
+    done.then(() => Promise.reject(new Error('a publisher ended before it was ready'))),
+  ]);
+  return { go: () => procs.forEach((p) => p.stdin!.write('go\n')), done };
+}
+
+/** Publishes and waits until every publisher is through. */
+async function publish(prefix: string, n: number, tags: number, rate = 0, values = 1, count = 1): Promise<void> {
+  const p = await publishers(prefix, n, tags, rate, values, count);
+  p.go();
+  await p.done;
 }
 
 /** CPU seconds (user + system) and RSS (MB) of a process, from /proc. */
@@ -117,33 +187,60 @@ function loadavg(): string {
 
 // ------------------------------------------------------------------ cases
 
-async function endToEnd(label: string, db: string, samples: number, tags: number): Promise<void> {
+interface Shape {
+  /** Samples per MQTT message (1: zero-config topics; more: one JSON payload per equipment, read by paths). */
+  values: number;
+  /** Publisher processes. */
+  publishers: number;
+}
+
+/**
+ * Publishes `samples` samples over `tags` tags and waits until the store holds them all (or nothing arrived for
+ * 5 s). Counts every sample in (the collector's own count, from its summary at SIGTERM) and every row out.
+ */
+async function endToEnd(label: string, db: string, samples: number, tags: number, shape: Shape = { values: 1, publishers: 1 }): Promise<void> {
   const prefix = `bench${randomBytes(4).toString('hex')}`;
-  const journal = fs.mkdtempSync(path.join(os.tmpdir(), 'tr-bench-journal-'));
-  const child = startCollector(db, prefix, journal);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tr-bench-journal-'));
+  const journal = path.join(work, 'journal');
+  const child = startCollector(db, prefix, journal, shape.values);
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   await waitFor(child, /collecting from/);
   const ds = new DataSource('bench', db);
+  const pubs = await publishers(prefix, samples, tags, 0, shape.values, shape.publishers);
   const start = performance.now();
   const cpu0 = usage(child.pid!).cpu;
-  const pub = publish(prefix, samples, tags);
+  pubs.go();
+  const pub = pubs.done;
+  let published: number | undefined;
+  void pub.then(() => (published = performance.now()));
   let stored = 0;
   let last = -1;
   let lastAt = performance.now();
   while ((stored = await count(ds)) < samples) {
     if (stored !== last) [last, lastAt] = [stored, performance.now()];
-    else if (performance.now() - lastAt > 5000) break; // stalled: report what arrived
+    // Stalled (nothing new for 5 s once the publishers are through, or for 30 s): report what arrived.
+    else if (performance.now() - lastAt > (published ? 5000 : 30_000)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (stored < samples ? lastAt : performance.now()) / 1000 - start / 1000;
   const u = usage(child.pid!);
   await pub;
+  const publishSeconds = ((published ?? performance.now()) - start) / 1000;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  const distinct = Number((await ds.query<{ n: number }>('select count(*) as n from (select distinct equipment_id, parameter, ts from sample) d'))[0]!.n);
   await ds.close();
-  fs.rmSync(journal, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
+  // "collected N readings: W written, D already stored, ..."
+  const m = /collected (\d+) readings: (\d+) written, (\d+) already stored/.exec(stdout);
+  const [readingsIn, written, duplicates] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
+  const how = `${shape.values === 1 ? '1 value' : `${shape.values} values`} per message, ${shape.publishers} publisher${shape.publishers > 1 ? 's' : ''}`;
   console.log(
-    `${label}: ${stored} of ${samples} samples over ${tags} tags in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} samples/s ` +
-      `(collector CPU ${(u.cpu - cpu0).toFixed(1)} s = ${(((u.cpu - cpu0) / seconds) * 100).toFixed(0)}% of a core, RSS ${u.rssMb.toFixed(0)} MB; load ${loadavg()})`,
+    `${label} (${how}): ${stored} of ${samples} samples over ${tags} tags in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} samples/s ` +
+      `(published in ${publishSeconds.toFixed(1)} s; collector CPU ${(u.cpu - cpu0).toFixed(1)} s = ${(((u.cpu - cpu0) / seconds) * 100).toFixed(0)}% of a core, ` +
+      `RSS ${u.rssMb.toFixed(0)} MB; in ${readingsIn}, written ${written}, already stored ${duplicates}, rows ${stored}, distinct keys ${distinct}, ` +
+      `lost ${samples - stored}; load ${loadavg()})`,
   );
 }
 
@@ -216,24 +313,38 @@ async function startBroker(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `mqtt://127.0.0.1:${port}`, child };
 }
 
+/** The end-to-end cases: the zero-config shape (one value per message) from one and from several publishers, and gateway-style messages. */
+const SHAPES: Shape[] = [
+  { values: 1, publishers: 1 },
+  { values: 1, publishers: 4 },
+  { values: 10, publishers: 1 },
+];
+
 async function cases(): Promise<void> {
   const samples = Number(arg('--samples', '100000'));
   const pgAdmin = arg('--pg', process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
   console.log(`collector bench: ${os.cpus().length} cores, load ${loadavg()}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tr-bench-collect-'));
   try {
-    await endToEnd('MQTT -> SQLite', path.join(dir, 'e2e.sqlite'), samples, 1000);
-    const name = `tr_bench_${process.pid}`;
-    const admin = knexFactory(new DataSource('admin', pgAdmin).spec.knexConfig);
-    await admin.raw(`create database ${name}`);
-    const url = new URL(pgAdmin);
-    url.pathname = `/${name}`;
-    try {
-      await endToEnd('MQTT -> PostgreSQL', url.toString(), samples, 1000);
-    } finally {
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
+    let n = 0;
+    const only = process.argv.includes('--values') ? [{ values: Number(arg('--values', '1')), publishers: Number(arg('--publishers', '1')) }] : SHAPES;
+    const stores = arg('--stores', 'sqlite,postgres').split(',');
+    for (const shape of only) {
+      if (stores.includes('sqlite')) await endToEnd('MQTT -> SQLite', path.join(dir, `e2e-${++n}.sqlite`), samples, 1000, shape);
+      if (!stores.includes('postgres')) continue;
+      const name = `tr_bench_${process.pid}_${++n}`;
+      const admin = knexFactory(new DataSource('admin', pgAdmin).spec.knexConfig);
+      await admin.raw(`create database ${name}`);
+      const url = new URL(pgAdmin);
+      url.pathname = `/${name}`;
+      try {
+        await endToEnd('MQTT -> PostgreSQL', url.toString(), samples, 1000, shape);
+      } finally {
+        await admin.raw(`drop database if exists ${name} with (force)`);
+        await admin.destroy();
+      }
     }
+    if (arg('--only', 'all') === 'e2e') return;
     await replay(samples * 2);
     await tenThousandTags(path.join(dir, 'tags.sqlite'), 10, 10_000);
   } finally {
