@@ -13,7 +13,7 @@ import { TraceReportError } from '../../datasources/errors.js';
 import type { MqttDriverConfig } from '../config.js';
 import { Deadband, scaled } from '../mapping.js';
 import type { Driver, DriverStatus, Reading, ReadingSink } from '../types.js';
-import { parsePayload, type PayloadSpec } from './payload.js';
+import { compilePayloadSpec, Payload, valueOf, type CompiledPayloadSpec } from './payload.js';
 import { compileFilter, fillTemplate, highestPlaceholder, type TopicFilter } from './topic.js';
 
 export interface MqttDriverOptions {
@@ -42,13 +42,13 @@ type Tag = MqttDriverConfig['tags'][number];
 interface CompiledTag {
   tag: Tag;
   filter: TopicFilter;
-  payload: PayloadSpec;
+  payload: CompiledPayloadSpec;
 }
 
 /** What a topic resolves to for one tag (cached per topic: topics repeat, filters need not be matched again). */
 interface Route {
   tag: Tag;
-  payload: PayloadSpec;
+  payload: CompiledPayloadSpec;
   equipment: string;
   parameter: string;
   key: string;
@@ -110,7 +110,7 @@ export class MqttDriver implements Driver {
           );
         }
       }
-      const payload: PayloadSpec = { ...(tag.path !== undefined ? { path: tag.path } : {}), ...(tag.tsPath !== undefined ? { tsPath: tag.tsPath } : {}) };
+      const payload = compilePayloadSpec({ ...(tag.path !== undefined ? { path: tag.path } : {}), ...(tag.tsPath !== undefined ? { tsPath: tag.tsPath } : {}) });
       return { tag, filter, payload };
     });
   }
@@ -273,8 +273,10 @@ export class MqttDriver implements Driver {
       return [];
     }
     const out: Reading[] = [];
+    // Read once for all the tags of the topic (one JSON parse for a message carrying several parameters).
+    const payload = new Payload(packet.payload as Buffer);
     for (const r of routes) {
-      const parsed = parsePayload(packet.payload as Buffer, r.payload, receivedAt);
+      const parsed = valueOf(payload, r.payload, receivedAt);
       if (!parsed.ok) {
         this.badPayload(packet.topic, parsed.reason);
         continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePayload, type PayloadSpec } from './payload.js';
+import { compilePayloadSpec, parsePayload, Payload, valueOf, type PayloadSpec } from './payload.js';
 
 const RECEIVED = new Date('2026-03-01T08:00:00.000Z');
 
@@ -37,5 +37,20 @@ describe('mqtt payloads', () => {
     const r = parsePayload(payload, spec ?? {}, RECEIVED);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+
+  it('reads one message for several tags: each path its value, the time once, a bad path only fails its own tag', () => {
+    const p = new Payload(Buffer.from('{"ts":"2026-03-01T07:00:00Z","temp":81.2,"pressure":2.1,"state":{"on":true},"raw":"x"}'));
+    const read = (spec: PayloadSpec) => valueOf(p, compilePayloadSpec(spec), RECEIVED);
+    const at = new Date('2026-03-01T07:00:00Z');
+    expect(read({ path: 'temp' })).toEqual({ ok: true, value: 81.2, ts: at, stamped: 'payload' });
+    expect(read({ path: 'pressure' })).toEqual({ ok: true, value: 2.1, ts: at, stamped: 'payload' });
+    expect(read({ path: 'state.on' })).toEqual({ ok: true, value: 1, ts: at, stamped: 'payload' });
+    expect(read({ path: 'raw' })).toEqual({ ok: false, reason: 'value "x" is not a number' });
+    expect(read({ path: 'speed' })).toEqual({ ok: false, reason: 'no value at path "speed"' });
+    expect(read({ path: 'temp', tsPath: 'time' })).toEqual({ ok: false, reason: 'no time at path "time"' });
+    const bad = new Payload('{"ts":"soon","a":1,"b":2}');
+    expect(valueOf(bad, compilePayloadSpec({ path: 'a' }), RECEIVED)).toMatchObject({ ok: false, reason: expect.stringMatching(/not ISO text/) });
+    expect(valueOf(bad, compilePayloadSpec({ path: 'b' }), RECEIVED)).toMatchObject({ ok: false, reason: expect.stringMatching(/not ISO text/) });
   });
 });

@@ -5,7 +5,8 @@
  *   reading the pipeline accepted survives the process being killed.
  * - A batch closes at `batch.size` readings or `batch.maxDelayMs` after its first one; closing seals it in
  *   the journal and flushes it to disk (fdatasync).
- * - The writer reads sealed batches back from the journal in order and writes each in one transaction; while
+ * - The writer reads sealed batches back from the journal in order and writes each in one transaction (batches
+ *   that were sealed while it was busy, together: up to 25,000 readings in one transaction); while
  *   the store is unavailable it retries with backoff and collection goes on into the journal, which drains in
  *   order when the store returns. On start, batches not yet written are replayed first.
  * - When the journal reaches `journal.maxBytes` or the disk refuses a write, the pipeline says so loudly
@@ -62,6 +63,8 @@ export interface PipelineStatus {
 }
 
 const MAX_CODE = 64;
+/** Readings written in one transaction at most when sealed batches wait (the writer was behind). */
+const MERGED_READINGS = 25_000;
 /** Years 1000–9999, as every store keeps them. */
 const MIN_MS = Date.UTC(1000, 0, 1);
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -266,13 +269,32 @@ export class Pipeline {
   }
 
   private writerCaughtUp = true;
-  private pending: JournalBatch | undefined;
+  /** Sealed batches read from the journal and not yet stored (written together, retried together). */
+  private pending: JournalBatch[] | undefined;
+
+  /**
+   * The next sealed batch, and the ones sealed behind it while the writer was busy, up to MERGED_READINGS
+   * readings (or one batch, when a batch is bigger): one transaction for all of them when the writer is
+   * behind (fewer commits, each writing the same hot pages once), one per batch when it keeps up.
+   */
+  private nextBatches(): JournalBatch[] {
+    const out: JournalBatch[] = [];
+    let readings = 0;
+    while (out.length === 0 || readings + this.size <= Math.max(MERGED_READINGS, this.size)) {
+      const b = this.journal.readBatch();
+      if (!b) break;
+      out.push(b);
+      readings += b.readings.length;
+    }
+    return out;
+  }
 
   private async run(): Promise<void> {
     let backoff = this.minBackoff;
     while (!this.abandoned) {
-      const batch = (this.pending ??= this.journal.readBatch());
-      if (!batch) {
+      const batches = (this.pending ??= this.nextBatches());
+      if (!batches.length) {
+        this.pending = undefined;
         this.writerCaughtUp = true;
         for (const w of this.idleWaiters.splice(0)) w();
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -281,14 +303,15 @@ export class Pipeline {
       }
       this.writerCaughtUp = false;
       try {
-        const r = await this.writer.write(batch.readings, batch.alarms);
+        const one = batches.length === 1;
+        const r = await this.writer.write(one ? batches[0]!.readings : batches.flatMap((b) => b.readings), one ? batches[0]!.alarms : batches.flatMap((b) => b.alarms));
         if (this.abandoned) return;
-        this.journal.commit(batch.end);
+        this.journal.commit(batches[batches.length - 1]!.end);
         this.pending = undefined;
         this.counters.written += r.written;
         this.counters.duplicates += r.duplicates;
         this.counters.alarmsWritten += r.alarms;
-        this.counters.batchesWritten++;
+        this.counters.batchesWritten += batches.length;
         this.counters.lastWriteAt = new Date();
         if (this.counters.db === 'down') {
           this.log(`trace store back after ${((Date.now() - this.downSince!) / 1000).toFixed(1)} s; writing the ${this.journal.pendingBytes()} journal bytes collected meanwhile`);
