@@ -6,7 +6,7 @@ import { isTraceReportError, type TraceReportError } from '../datasources/errors
 import { ingestFiles, MAX_REPORTED_ERRORS } from '../trace/ingest/ingest.js';
 import { readNdjsonLines } from '../trace/ingest/read-ndjson.js';
 import { traceEvent } from '../trace/ingest/events.js';
-import { acceptSample } from '../trace/ingest/fast-sample.js';
+import { acceptSample, sampleFromLine } from '../trace/ingest/fast-sample.js';
 import { validateLine } from '../trace/ingest/validate.js';
 import { openTraceStore } from '../trace/store.js';
 
@@ -120,7 +120,40 @@ describe('sample fast path', () => {
     }
   });
 
+  // The same variants as lines, and lines JSON.stringify does not write: blanks, escapes, key order, numbers, repeats.
+  const lines = [
+    ...variants.map((v) => JSON.stringify(v)),
+    j({ ...sample, quality: 'good' }),
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1 }',
+    '{"type":"sample", "id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"id":"e1","type":"sample","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"type":"sample","id":"e\\"1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"type":"sample","id":"e1","equipment":"\\u0045","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p\\\\","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1,"quality":"good","quality":"bad"}',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1,"value":2}',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}x',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}}',
+    ...['-0', '0.5', '1.', '.5', '01', '-', '1e400', '-1e400', '1E+2', '2e-3', '1e', '0x10', '+1', 'Infinity', '1.5e308'].map(
+      (n) => `{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":${n}}`,
+    ),
+    '{"type":"sample","id":"e1","equipment":"E\u0001","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1}',
+    '{"type":"sample","id":"e1","equipment":"E","parameter":"p","ts":"2026-03-01T08:00:00Z","value":1,"quality":"good"}',
+  ];
+
+  it.each(lines.map((l) => [l]))('reads the line %s as JSON.parse and the schema do', (line) => {
+    const fast = sampleFromLine(line);
+    if (!fast) return;
+    const zod = traceEvent.safeParse(JSON.parse(line));
+    expect(zod.success).toBe(true);
+    expect(fast).toEqual(zod.data);
+    expect(Object.is(fast.value, (zod.data as { value: number }).value)).toBe(true); // -0 stays -0
+  });
+
   it('takes plain samples (the bulk of real inputs)', () => {
+    expect(sampleFromLine(j(sample))).toEqual(sample);
+    expect(sampleFromLine(j({ ...sample, ts: '2026-03-01T08:00:00.123Z', quality: 'bad', value: -0.25 }))).toBeDefined();
+    expect(sampleFromLine(j({ ...sample, equipment: ' MIX-1' }))).toBeUndefined();
     expect(acceptSample({ ...sample })).toEqual(sample);
     expect(acceptSample({ ...sample, ts: '2026-03-01T08:00:00.123Z', quality: 'bad' })).toBeDefined();
     expect(acceptSample({ ...sample, ts: '2024-02-29T08:00:00Z' })).toBeDefined();

@@ -24,6 +24,29 @@ export function acceptSample(o: Record<string, unknown>): EventOf<'sample'> | un
 
 const SAMPLE_KEYS = new Set(['type', 'id', 'equipment', 'parameter', 'ts', 'value', 'quality']);
 
+/**
+ * The sample line as real inputs write it: its fields in the contract's order, no blanks, strings without
+ * escapes or control characters, a JSON number. Anything else (other order, blanks, escapes) is not matched
+ * and goes through JSON.parse.
+ */
+const SAMPLE_LINE =
+  /^\{"type":"sample","id":"([^"\\\x00-\x1f]{1,128})","equipment":"([^"\\\x00-\x1f]{1,64})","parameter":"([^"\\\x00-\x1f]{1,64})","ts":"([^"\\\x00-\x1f]{20,40})","value":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:,"quality":"(good|uncertain|bad)")?\}$/;
+
+/**
+ * A faster path still, on the line's text: a sample line in that plain form is read without JSON.parse (a
+ * pattern takes its fields; the same checks as `acceptSample` then apply). It accepts only lines that are
+ * valid JSON with the data `acceptSample` would return; anything else returns undefined (tests check both).
+ */
+export function sampleFromLine(text: string): EventOf<'sample'> | undefined {
+  if (text.charCodeAt(9) !== 115 /* s of "sample" */) return undefined;
+  const m = SAMPLE_LINE.exec(text);
+  if (!m) return undefined;
+  const [, id, equipment, parameter, ts, number, quality] = m as unknown as [string, string, string, string, string, string, string | undefined];
+  const value = Number(number);
+  if (!Number.isFinite(value) || !plainText(id, 128) || !plainText(equipment, 64) || !plainText(parameter, 64) || !isUtcTime(ts)) return undefined;
+  return quality === undefined ? { type: 'sample', id, equipment, parameter, ts, value } : { type: 'sample', id, equipment, parameter, ts, value, quality: quality as NonNullable<EventOf<'sample'>['quality']> };
+}
+
 /** A non-empty string of at most `max` characters that trimming would not change. */
 function plainText(s: unknown, max: number): boolean {
   if (typeof s !== 'string' || s.length === 0 || s.length > max) return false;

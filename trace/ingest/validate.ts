@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { traceEvent, type TraceEvent } from './events.js';
-import { acceptSample } from './fast-sample.js';
+import { acceptSample, sampleFromLine } from './fast-sample.js';
 
 /** What is wrong with one field of one line. `field` is a path like `inputs[0].qty`; empty for the whole line. */
 export interface FieldError {
@@ -16,6 +16,8 @@ const FIELDS_BY_TYPE = new Map<string, string[]>(traceEvent.options.map((o) => [
 
 /** Parses and validates one NDJSON line. */
 export function validateLine(text: string): LineResult {
+  const sample = sampleFromLine(text);
+  if (sample) return { ok: true, event: sample };
   let value: unknown;
   try {
     value = JSON.parse(text);
