@@ -44,6 +44,9 @@ function arg(name: string, fallback: string): string {
  * JSON paths (how gateways publish). `publisher` (0, 1, …) names equipment of its own, so that several publishers
  * never send the same sample.
  */
+/** QoS 1 messages a publisher keeps in flight. */
+const WINDOW = 1000;
+
 async function publishMode(): Promise<void> {
   const [, , , prefix, countS, tagsS, rateS, , valuesS, publisherS] = process.argv;
   const values = Number(valuesS ?? 1);
@@ -77,7 +80,7 @@ async function publishMode(): Promise<void> {
   };
   await new Promise<void>((resolve) => {
     const pump = () => {
-      while (sent < messages && inFlight < 1000) {
+      while (sent < messages && inFlight < WINDOW) {
         if (rate > 0 && sent > ((Date.now() - started) * rate) / 1000) return void setTimeout(pump, 5);
         const [topic, payload] = message(sent);
         inFlight++;
@@ -86,7 +89,8 @@ async function publishMode(): Promise<void> {
           inFlight--;
           acked++;
           if (acked === messages) resolve();
-          else pump();
+          // Refill in bursts (a burst leaves in one socket write), not one message per acknowledgement.
+          else if (inFlight <= WINDOW / 2) pump();
         });
       }
     };
