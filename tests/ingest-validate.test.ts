@@ -6,6 +6,7 @@ import { isTraceReportError, type TraceReportError } from '../datasources/errors
 import { ingestFiles, MAX_REPORTED_ERRORS } from '../trace/ingest/ingest.js';
 import { readNdjsonLines } from '../trace/ingest/read-ndjson.js';
 import { traceEvent } from '../trace/ingest/events.js';
+import { acceptPlainEvent } from '../trace/ingest/fast-events.js';
 import { acceptSample, sampleFromLine } from '../trace/ingest/fast-sample.js';
 import { validateLine } from '../trace/ingest/validate.js';
 import { openTraceStore } from '../trace/store.js';
@@ -157,6 +158,61 @@ describe('sample fast path', () => {
     expect(acceptSample({ ...sample })).toEqual(sample);
     expect(acceptSample({ ...sample, ts: '2026-03-01T08:00:00.123Z', quality: 'bad' })).toBeDefined();
     expect(acceptSample({ ...sample, ts: '2024-02-29T08:00:00Z' })).toBeDefined();
+  });
+});
+
+describe('fast path for lots, operations, consumes, inspections, shipments, alarms', () => {
+  // Plain events of each type (all fields, and only the required ones), then each field set to odd values, removed, or joined by an unknown one.
+  const T = '2026-03-01T08:00:00Z';
+  const full: Array<Record<string, unknown>> = [
+    { type: 'lot', id: 'l1', lot: 'R-1', material: 'RESIN', qty: 500, uom: 'kg', status: 'released', supplier: 'ACME', supplierLot: 'A-7', workOrder: 'WO-1', at: T },
+    { type: 'operation', id: 'o1', operation: 'OP-1', lot: 'B-1', step: 10, equipment: 'MIX-1', start: T, workOrder: 'WO-1', operator: 'P-3', end: T, result: 'ok' },
+    { type: 'consume', id: 'c1', output: 'B-1', inputs: [{ lot: 'R-1', qty: 12.5 }, { lot: 'R-2' }], operation: 'OP-1', at: T },
+    { type: 'inspection', id: 'i1', lot: 'B-1', characteristic: 'visc', at: T, value: 1.9, lsl: 1.5, usl: 2.5, result: 'pass', inspector: 'P-3' },
+    { type: 'shipment', id: 's1', lot: 'F-1', customer: 'C-1', at: T, qty: 40, orderRef: 'SO-1' },
+    { type: 'alarm', id: 'a1', rule: 'USL', equipment: 'MIX-1', raisedAt: T, parameter: 'temp', value: 86, limit: 85, severity: 'warning', clearedAt: T, ackedBy: 'P-3', message: 'high' },
+  ];
+  const required: Record<string, string[]> = {
+    lot: ['lot', 'material'], operation: ['operation', 'lot', 'step', 'equipment', 'start'], consume: ['output', 'inputs'],
+    inspection: ['lot', 'characteristic', 'at'], shipment: ['lot', 'customer', 'at'], alarm: ['rule', 'equipment', 'raisedAt'],
+  };
+  const odd: unknown[] = [
+    '', ' ', ' X', 'X ', 'X'.repeat(64), 'X'.repeat(65), 'M\u00e9lange', 'A\u00a0', 'tab\t', 0, -1, 1.5, -0, 1e300, 3e9, -3e9, 2147483647, 2147483648, null, true, [], {},
+    '2026-03-01T08:00:00+01:00', '2026-02-30T08:00:00Z', '0999-03-01T08:00:00Z', '2026-03-01T08:00:00.5Z', 'released', 'hold', 'nope', 'ok', 'scrap', 'pass', 'fail',
+    'info', 'critical', 'kg'.repeat(9), 'x'.repeat(501),
+    [{ lot: 'R-1' }], [{ lot: ' R-1' }], [{ lot: 'R-1', qty: -1 }], [{ lot: 'R-1', qty: '1' }], [{ lot: 'R-1', extra: 1 }], [{ qty: 1 }], [null], [[]],
+  ];
+  const variants: Array<Record<string, unknown>> = [];
+  for (const base of full) {
+    const minimal = Object.fromEntries(Object.entries(base).filter(([k]) => ['type', 'id', ...required[base.type as string]!].includes(k)));
+    variants.push(base, minimal, { ...base, extra: 1 }, { ...base, type: 'Lot' });
+    for (const k of Object.keys(base)) {
+      if (k === 'type') continue;
+      const { [k]: _drop, ...without } = base;
+      variants.push(without);
+      for (const v of odd) variants.push({ ...base, [k]: v });
+    }
+  }
+  variants.push(JSON.parse('{"__proto__":1,"type":"shipment","id":"s1","lot":"F-1","customer":"C-1","at":"2026-03-01T08:00:00Z"}'));
+
+  it('agrees with the schema on every variant: what it accepts, zod accepts with the same data', () => {
+    let accepted = 0;
+    for (const v of variants) {
+      const fast = acceptPlainEvent(v);
+      if (!fast) continue;
+      accepted++;
+      const zod = traceEvent.safeParse(v);
+      expect(zod.success, JSON.stringify(v)).toBe(true);
+      expect(fast, JSON.stringify(v)).toEqual(zod.data);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('takes the plain events, full and minimal', () => {
+    for (const base of full) {
+      expect(acceptPlainEvent(base)).toBe(base);
+      expect(validateLine(JSON.stringify(base))).toEqual({ ok: true, event: base });
+    }
   });
 });
 

@@ -48,7 +48,7 @@ export function sampleFromLine(text: string): EventOf<'sample'> | undefined {
 }
 
 /** A non-empty string of at most `max` characters that trimming would not change. */
-function plainText(s: unknown, max: number): boolean {
+export function plainText(s: unknown, max: number): boolean {
   if (typeof s !== 'string' || s.length === 0 || s.length > max) return false;
   return !isSpace(s.charCodeAt(0)) && !isSpace(s.charCodeAt(s.length - 1));
 }

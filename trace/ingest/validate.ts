@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { traceEvent, type TraceEvent } from './events.js';
+import { acceptPlainEvent } from './fast-events.js';
 import { acceptSample, sampleFromLine } from './fast-sample.js';
 
 /** What is wrong with one field of one line. `field` is a path like `inputs[0].qty`; empty for the whole line. */
@@ -33,7 +34,7 @@ export function validateEvent(value: unknown): LineResult {
     const got = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
     return { ok: false, errors: [{ field: '', message: `must be a JSON object with a type and an id (one event per line), got ${got}` }] };
   }
-  const fast = acceptSample(value as Record<string, unknown>);
+  const fast = acceptSample(value as Record<string, unknown>) ?? acceptPlainEvent(value as Record<string, unknown>);
   if (fast) return { ok: true, event: fast };
   const r = traceEvent.safeParse(value);
   if (r.success) return { ok: true, event: r.data };
