@@ -85,12 +85,13 @@ fi
 export TRACEREPORT_ADMIN_PASSWORD
 echo
 echo "== tracereport serve (Ctrl-C stops the server, the collector and the simulator)"
+: > "$data/serve.log"   # there before the loop below reads it (tee may start later)
 bin/tracereport serve --port "$port" --db "$db" --data-dir "$data" 2> >(tee "$data/serve.log" >&2) &
 server=$!
 pids=("$server" "${pids[@]}")
 url=
 for _ in $(seq 1 150); do
-  url=$(sed -n 's/^TraceReport serving on \(http[^ ]*\).*/\1/p' "$data/serve.log" 2>/dev/null | head -1)
+  url=$(sed -n 's/^TraceReport serving on \(http[^ ]*\).*/\1/p' "$data/serve.log" 2>/dev/null | head -1 || true)
   [ -n "$url" ] && break
   kill -0 "$server" 2>/dev/null || { echo "the server did not start; see $data/serve.log" >&2; exit 1; }
   sleep 0.2

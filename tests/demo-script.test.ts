@@ -19,6 +19,7 @@ let dir: string;
 let demo: ChildProcess;
 let out = '';
 let exited: Promise<number | null>;
+let closed: Promise<void>;
 
 function waitFor(re: RegExp, ms: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -30,7 +31,10 @@ function waitFor(re: RegExp, ms: number): Promise<RegExpExecArray> {
         resolve(m);
       } else if (Date.now() - started > ms || demo.exitCode !== null) {
         clearInterval(tick);
-        reject(new Error(`demo.sh did not print ${re} (exit ${demo.exitCode}); output ends with:\n${out.slice(-3000)}`));
+        // After the streams are drained, so the last lines (the error) are in the message.
+        const fail = () => reject(new Error(`demo.sh did not print ${re} (exit ${demo.exitCode}); output ends with:\n${out.slice(-3000)}`));
+        if (demo.exitCode !== null) closed.then(fail, fail);
+        else fail();
       }
     }, 200);
   });
@@ -57,6 +61,7 @@ beforeAll(async () => {
   demo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   exited = new Promise((resolve) => demo.once('exit', (code) => resolve(code)));
+  closed = new Promise((resolve) => demo.once('close', () => resolve()));
 }, 30_000);
 
 afterAll(async () => {
