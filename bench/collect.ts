@@ -4,10 +4,13 @@
  * speed; the collector's CPU and RSS with 10,000 tags.
  *
  *   npm run build && node dist/bench/collect.js [--samples 100000] [--pg postgres://postgres@127.0.0.1:5432/test] [--only e2e]
- *                                             [--values N --publishers P] [--stores sqlite,postgres] [--drop-sample-fk]
+ *                                             [--values N --publishers P] [--stores sqlite,postgres] [--drop-sample-fk] [--prof DIR] [--ceiling]
  *
  * End to end, three shapes: one value per message (the zero-config convention) from one publisher and from four,
  * and ten values per message (one equipment's parameters, read by JSON paths from a --config).
+ *
+ * `--ceiling` first measures the chain without the collector (the same publisher and broker, a subscriber that only
+ * acknowledges): the most the collector could reach on this machine for that shape.
  *
  * Prints figures; not a test. Each run makes its own databases, journal folders and topic prefix.
  */
@@ -26,6 +29,8 @@ import { Pipeline } from '../collectors/pipeline/pipeline.js';
 
 /** A Mosquitto of the bench's own: its queue per subscriber is unbounded (the default 1,000 drops messages when the collector falls behind). */
 let BROKER = 'mqtt://127.0.0.1:1883';
+/** The bench's broker process (its CPU is reported beside the collector's). */
+let BROKER_PID: number | undefined;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '..', 'cli', 'main.js');
 const T0 = Date.UTC(2026, 2, 1);
@@ -127,7 +132,9 @@ function startCollector(db: string, prefix: string, journal: string, values = 1)
     fs.writeFileSync(file, JSON.stringify(config));
     mode = ['--config', file];
   }
-  const child = spawn(process.execPath, [MAIN, 'collect', ...mode, '--db', db, '--journal', journal], {
+  // --prof DIR: a CPU profile of the collector (and of each publisher) into DIR, for looking at where the time goes.
+  const prof = process.argv.includes('--prof') ? ['--cpu-prof', '--cpu-prof-dir', arg('--prof', '')] : [];
+  const child = spawn(process.execPath, [...prof, MAIN, 'collect', ...mode, '--db', db, '--journal', journal], {
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -153,9 +160,10 @@ async function count(ds: DataSource): Promise<number> {
  * Starts `publishers` publisher processes for `n` samples over `tags` tags (each a share of both), `values` per
  * message; resolves once all are connected, with `go()` to start them all and `done` for when all are through.
  */
-async function publishers(prefix: string, n: number, tags: number, rate = 0, values = 1, count = 1): Promise<{ go(): void; done: Promise<void> }> {
+async function publishers(prefix: string, n: number, tags: number, rate = 0, values = 1, count = 1): Promise<{ go(): void; done: Promise<void>; pids: number[] }> {
   const procs = Array.from({ length: count }, (_, i) => {
-    const args = [fileURLToPath(import.meta.url), '--publish', prefix, String(n / count), String(tags / count), String(rate), BROKER, String(values), String(i)];
+    const prof = process.argv.includes('--prof') ? ['--cpu-prof', '--cpu-prof-dir', arg('--prof', '')] : [];
+    const args = [...prof, fileURLToPath(import.meta.url), '--publish', prefix, String(n / count), String(tags / count), String(rate), BROKER, String(values), String(i)];
     return spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   });
   const done = Promise.all(
@@ -166,7 +174,7 @@ async function publishers(prefix: string, n: number, tags: number, rate = 0, val
     Promise.all(procs.map((p) => new Promise<void>((resolve) => p.stdout!.once('data', () => resolve())))),
     done.then(() => Promise.reject(new Error('a publisher ended before it was ready'))),
   ]);
-  return { go: () => procs.forEach((p) => p.stdin!.write('go\n')), done };
+  return { go: () => procs.forEach((p) => p.stdin!.write('go\n')), done, pids: procs.map((p) => p.pid!) };
 }
 
 /** Publishes and waits until every publisher is through. */
@@ -214,6 +222,18 @@ async function endToEnd(label: string, db: string, samples: number, tags: number
   const pubs = await publishers(prefix, samples, tags, 0, shape.values, shape.publishers);
   const start = performance.now();
   const cpu0 = usage(child.pid!).cpu;
+  const broker0 = BROKER_PID ? usage(BROKER_PID).cpu : 0;
+  // A publisher's CPU is read just before it exits (its /proc entry goes with it): sampled while it runs.
+  const pubCpu = new Map<number, number>();
+  const sampler = setInterval(() => {
+    for (const pid of pubs.pids) {
+      try {
+        pubCpu.set(pid, usage(pid).cpu);
+      } catch {
+        // exited
+      }
+    }
+  }, 200);
   pubs.go();
   const pub = pubs.done;
   let published: number | undefined;
@@ -229,7 +249,10 @@ async function endToEnd(label: string, db: string, samples: number, tags: number
   }
   const seconds = (stored < samples ? lastAt : performance.now()) / 1000 - start / 1000;
   const u = usage(child.pid!);
+  const brokerCpu = BROKER_PID ? usage(BROKER_PID).cpu - broker0 : NaN;
   await pub;
+  clearInterval(sampler);
+  const publisherCpu = [...pubCpu.values()].reduce((a, b) => a + b, 0);
   const publishSeconds = ((published ?? performance.now()) - start) / 1000;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
@@ -243,8 +266,50 @@ async function endToEnd(label: string, db: string, samples: number, tags: number
   console.log(
     `${label} (${how}): ${stored} of ${samples} samples over ${tags} tags in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} samples/s ` +
       `(published in ${publishSeconds.toFixed(1)} s; collector CPU ${(u.cpu - cpu0).toFixed(1)} s = ${(((u.cpu - cpu0) / seconds) * 100).toFixed(0)}% of a core, ` +
-      `RSS ${u.rssMb.toFixed(0)} MB; in ${readingsIn}, written ${written}, already stored ${duplicates}, rows ${stored}, distinct keys ${distinct}, ` +
+      `RSS ${u.rssMb.toFixed(0)} MB; broker CPU ${brokerCpu.toFixed(1)} s, publisher CPU ≥ ${publisherCpu.toFixed(1)} s; in ${readingsIn}, written ${written}, already stored ${duplicates}, rows ${stored}, distinct keys ${distinct}, ` +
       `lost ${samples - stored}; load ${loadavg()})`,
+  );
+}
+
+/**
+ * The ceiling of the chain without the collector: the same publisher and broker, and a subscriber that only
+ * acknowledges (QoS 1, persistent session, acknowledgements sent together per event-loop turn, as the collector does).
+ */
+async function ceiling(samples: number, shape: Shape): Promise<void> {
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
+  const sub = connect(BROKER, { clientId: `${prefix}-null`, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  let received = 0;
+  let held = false;
+  sub.handleMessage = (_packet, done) => {
+    if (!held) {
+      held = true;
+      sub.stream.cork();
+      setImmediate(() => {
+        held = false;
+        sub.stream.uncork();
+      });
+    }
+    received++;
+    done();
+  };
+  await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
+  await sub.subscribeAsync(shape.values === 1 ? `${prefix}/+/+` : `${prefix}/+/data`, { qos: 1 });
+  const messages = samples / shape.values;
+  const pubs = await publishers(prefix, samples, 1000, 0, shape.values, shape.publishers);
+  const cpu0 = process.cpuUsage();
+  const broker0 = BROKER_PID ? usage(BROKER_PID).cpu : 0;
+  const start = performance.now();
+  pubs.go();
+  while (received < messages) await new Promise((r) => setTimeout(r, 10));
+  const seconds = (performance.now() - start) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const brokerCpu = BROKER_PID ? usage(BROKER_PID).cpu - broker0 : NaN;
+  await pubs.done;
+  await sub.endAsync(true);
+  const how = `${shape.values === 1 ? '1 value' : `${shape.values} values`} per message, ${shape.publishers} publisher${shape.publishers > 1 ? 's' : ''}`;
+  console.log(
+    `ceiling, a subscriber that only acknowledges (${how}): ${messages} messages in ${seconds.toFixed(1)} s = ${Math.round(messages / seconds).toLocaleString('en-US')} messages/s ` +
+      `(broker CPU ${brokerCpu.toFixed(1)} s = ${((brokerCpu / seconds) * 100).toFixed(0)}% of a core, subscriber ${((c.user + c.system) / 1e6).toFixed(1)} s; load ${loadavg()})`,
   );
 }
 
@@ -313,6 +378,7 @@ async function startBroker(): Promise<{ url: string; child: ChildProcess }> {
   const conf = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n`);
   const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  BROKER_PID = child.pid;
   await new Promise((r) => setTimeout(r, 500));
   return { url: `mqtt://127.0.0.1:${port}`, child };
 }
@@ -334,6 +400,7 @@ async function cases(): Promise<void> {
     const only = process.argv.includes('--values') ? [{ values: Number(arg('--values', '1')), publishers: Number(arg('--publishers', '1')) }] : SHAPES;
     const stores = arg('--stores', 'sqlite,postgres').split(',');
     for (const shape of only) {
+      if (process.argv.includes('--ceiling')) await ceiling(samples, shape);
       if (stores.includes('sqlite')) await endToEnd('MQTT -> SQLite', path.join(dir, `e2e-${++n}.sqlite`), samples, 1000, shape);
       if (!stores.includes('postgres')) continue;
       const name = `tr_bench_${process.pid}_${++n}`;

@@ -13,7 +13,7 @@ import { loadSpcHistory } from './rules/history.js';
 import { ProductRules } from './rules/product-rules.js';
 import { RunningOperations, storeOperationSource } from './rules/running-product.js';
 import { Notifier, type NotifierStatus } from './notify/notifier.js';
-import type { AlarmChange, Driver, DriverStatus, Reading } from './types.js';
+import type { AlarmChange, Driver, DriverStatus, Reading, ReadingSink } from './types.js';
 
 export interface CollectorOptions {
   config: CollectorConfig;
@@ -125,14 +125,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     }
   }
 
-  const sink = (readings: readonly Reading[]): void => {
-    // Journaled before the driver acknowledges; throws (and the driver does not acknowledge) when the journal is full.
+  const sink: ReadingSink = (readings: readonly Reading[]): void => {
+    // Journaled before the driver acknowledges (sink.journaled()); throws (and the driver does not acknowledge) when the journal is full.
     pipeline.add(readings);
     if (products) return products.gate.onReadings(readings);
     if (!rules) return;
     const changes = rules.onReadings(readings);
     if (changes.length) emit(changes);
   };
+  sink.journaled = () => pipeline.writeJournal();
 
   const started: Driver[] = [];
   try {

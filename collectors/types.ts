@@ -15,8 +15,19 @@ export interface Reading {
   readonly quality?: 'good' | 'uncertain' | 'bad';
 }
 
-/** Where a driver hands its readings (synchronously; the pipeline buffers and journals them). */
-export type ReadingSink = (readings: readonly Reading[]) => void;
+/**
+ * Where a driver hands its readings (synchronously; the pipeline buffers and journals them). Throws when it
+ * cannot take them (the journal is full): the driver must not acknowledge them to its peer.
+ */
+export interface ReadingSink {
+  (readings: readonly Reading[]): void;
+  /**
+   * Makes what the sink took so far reach the journal file now (it does by itself at the end of the event loop's
+   * turn). A driver that acknowledges what it received calls it before sending the acknowledgements; it throws
+   * when the journal could not keep them (then they must not be acknowledged).
+   */
+  journaled?(): void;
+}
 
 export type DriverType = 'mqtt' | 'opcua' | 'modbus';
 

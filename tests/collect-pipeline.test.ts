@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DataSource } from '../datasources/data-source.js';
 import { openTraceStore } from '../trace/store.js';
 import { Journal, JournalFullError } from '../collectors/pipeline/journal.js';
@@ -94,6 +94,7 @@ describe('collector pipeline', () => {
     j.appendAlarms([toJournalAlarm(change('raise', 'REPLAY-1', 150, T0 + 99_000))]);
     j.seal();
     j.appendReadings(readings('REPLAY-1', 50, 100).map(toJournalReading));
+    j.flush(); // written to the file as at the end of an event-loop turn, never sealed
     const seg = fs.readdirSync(journalDir).find((f) => f.endsWith('.journal'))!;
     fs.appendFileSync(path.join(journalDir, seg), '1234abcd {"b":2,"r":[["REPLAY-1","temp",17');
     // …and it had already stored the first 40 readings of batch 1 when it died (checkpoint not saved).
@@ -202,6 +203,57 @@ describe('collector pipeline', () => {
     await until('the journal to drain', () => p.status().journalBytes === 0 && p.status().written === accepted);
     await p.stop();
     expect(await storedCount(db, 'FULL-1')).toBe(accepted);
+  });
+
+  it('writes a turn of the event loop to the journal file in one go: at the end of the turn, or at once on writeJournal()', async () => {
+    const { db, journalDir } = await fixture();
+    const p = Pipeline.start({ db, journal: { dir: journalDir, maxBytes: 1 << 30 }, batch: { size: 1000, maxDelayMs: 600_000 }, log: silent });
+    const bytes = () => fs.readdirSync(journalDir).filter((f) => f.endsWith('.journal')).reduce((n, f) => n + fs.statSync(path.join(journalDir, f)).size, 0);
+    const writes = vi.spyOn(fs, 'writevSync');
+    try {
+      for (let i = 0; i < 50; i++) p.add(readings('TURN-1', 1, i));
+      // Taken and counted, not yet in the file.
+      expect(p.status().readingsIn).toBe(50);
+      expect(bytes()).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toHaveBeenCalledTimes(1);
+      const afterTurn = bytes();
+      expect(afterTurn).toBeGreaterThan(50 * 20);
+      p.add(readings('TURN-1', 5, 50));
+      p.writeJournal();
+      expect(bytes()).toBeGreaterThan(afterTurn);
+    } finally {
+      writes.mockRestore();
+    }
+    const s = await p.stop();
+    expect(s).toMatchObject({ readingsIn: 55, written: 55, refused: 0 });
+    expect(await storedValues(db, 'TURN-1')).toEqual(Array.from({ length: 55 }, (_, i) => i));
+  });
+
+  it('a turn the disk refuses is not kept: its readings count as refused, writeJournal() throws, collection stops loudly', async () => {
+    const { db, journalDir } = await fixture();
+    const logs: string[] = [];
+    let fatal: Error | undefined;
+    const p = Pipeline.start({ db, journal: { dir: journalDir, maxBytes: 1 << 30 }, batch: { size: 1000, maxDelayMs: 600_000 }, log: (m) => logs.push(m), onFatal: (e) => (fatal = e) });
+    p.add(readings('DISK-1', 3));
+    p.writeJournal();
+    const writes = vi.spyOn(fs, 'writevSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    try {
+      p.add(readings('DISK-1', 1, 3));
+      p.add(readings('DISK-1', 1, 4));
+      expect(() => p.writeJournal()).toThrow(JournalFullError);
+    } finally {
+      writes.mockRestore();
+    }
+    expect(fatal).toBeInstanceOf(JournalFullError);
+    expect(p.status()).toMatchObject({ state: 'full', readingsIn: 3, refused: 2 });
+    expect(p.status().lastError).toMatch(/cannot write the journal .*ENOSPC.*free disk space/);
+    expect(logs.join('\n')).toMatch(/JOURNAL_FULL: /);
+    expect(() => p.add(readings('DISK-1', 1, 5))).toThrow(JournalFullError);
+    await p.stop();
+    expect(await storedValues(db, 'DISK-1')).toEqual([0, 1, 2]);
   });
 
   it('rejects readings no store can keep, and says why', async () => {

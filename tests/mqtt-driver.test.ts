@@ -12,7 +12,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mqttDriverSchema, type MqttDriverConfig } from '../collectors/config.js';
 import { MqttDriver } from '../collectors/mqtt/driver.js';
-import type { Reading } from '../collectors/types.js';
+import type { Reading, ReadingSink } from '../collectors/types.js';
 
 const LOCAL = 'mqtt://127.0.0.1:1883';
 const uid = () => randomUUID().slice(0, 8);
@@ -330,6 +330,38 @@ describe('mqtt driver: broker restarted mid-stream', () => {
     expect([...new Set(readings.map((r) => r.value))].sort()).toEqual([0, 1, 2, 3, 4]);
     expect(driver.status().reconnects).toBeGreaterThanOrEqual(2);
     expect(logs.some((l) => /the pipeline refused readings \(journal full\)/.test(l))).toBe(true);
+  }, 30_000);
+
+  it('acknowledges only what reached the journal: when the end-of-turn journal write fails, the messages come again', async () => {
+    const broker = new Broker(await freePort());
+    brokers.push(broker);
+    await broker.start();
+    const p = `trtest/${uid()}`;
+    const taken: Reading[] = [];
+    const journaled: Reading[] = [];
+    const logs: string[] = [];
+    let failWrites = 1;
+    const driver = new MqttDriver(config({ url: broker.url, clientId: `trtest-collector-${uid()}`, tags: [{ topic: `${p}/+/+`, equipment: '{1}', parameter: '{2}' }] }), {
+      log: (l) => logs.push(l),
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+    });
+    running.push(driver);
+    const sink: ReadingSink = (rs) => void taken.push(...rs);
+    sink.journaled = () => {
+      const turn = taken.splice(0);
+      if (turn.length && failWrites-- > 0) throw new Error('ENOSPC: no space left on device');
+      journaled.push(...turn);
+    };
+    await driver.start(sink);
+    const pub = await publisher(broker.url);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => pub.publishAsync(`${p}/EXT-L1-01/melt_pressure`, JSON.stringify({ ts: new Date(Date.UTC(2026, 2, 1, 8, 0, i)).toISOString(), value: i }), { qos: 1 })),
+    );
+    await waitFor('20 distinct journaled readings', () => new Set(journaled.map((r) => r.value)).size >= 20);
+    expect([...new Set(journaled.map((r) => r.value))].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(driver.status().reconnects).toBeGreaterThanOrEqual(1);
+    expect(logs.some((l) => /could not journal readings \(ENOSPC/.test(l))).toBe(true);
   }, 30_000);
 
   it('N samples published at a steady rate across a broker restart arrive as exactly N distinct readings', async () => {

@@ -270,8 +270,9 @@ export class MqttDriver implements Driver {
   /**
    * Holds the acknowledgements of the messages handled in this turn of the event loop and sends them together
    * at its end (the socket corked until then): one write to the broker for a burst of messages instead of one
-   * per message. An acknowledgement is still sent only after its readings were journaled; it just leaves a
-   * moment later.
+   * per message. At the end of the turn the sink first writes the turn's readings to the journal (one write for
+   * all of them), and only then are the acknowledgements released; if the journal refuses them, the connection
+   * is dropped with the acknowledgements unsent and the broker delivers those messages again.
    */
   private holdAcks(): void {
     const stream = this.client?.stream;
@@ -280,6 +281,13 @@ export class MqttDriver implements Driver {
     stream.cork();
     setImmediate(() => {
       this.acksHeld = false;
+      try {
+        this.sink?.journaled?.();
+      } catch (e) {
+        this.fail(`the pipeline could not journal readings (${(e as Error).message}); reconnecting, the broker keeps the messages`);
+        stream.destroy();
+        return;
+      }
       if (!stream.destroyed) stream.uncork();
     });
   }

@@ -1,8 +1,11 @@
 /**
  * The collector pipeline (DESIGN §7): readings (and alarm changes) → batcher → journal → writer.
  *
- * - `add()` is synchronous, as drivers deliver: each call is appended to the journal before it returns, so a
- *   reading the pipeline accepted survives the process being killed.
+ * - `add()` is synchronous, as drivers deliver: its readings are encoded into journal lines (and checked
+ *   against the journal's limit) before it returns, and reach the journal file at the end of the event loop's
+ *   turn, together with every other line of that turn (one write for a burst of messages). A driver that
+ *   acknowledges what it received (MQTT) calls `writeJournal()` before it sends the acknowledgements, so what
+ *   was acknowledged survives the process being killed.
  * - A batch closes at `batch.size` readings or `batch.maxDelayMs` after its first one; closing seals it in
  *   the journal and flushes it to disk (fdatasync).
  * - The writer reads sealed batches back from the journal in order and writes each in one transaction (batches
@@ -88,6 +91,10 @@ export class Pipeline {
   private fatal: JournalFullError | undefined;
   private downSince: number | undefined;
   private cancelSleep: (() => void) | undefined;
+  /** Readings and alarm changes appended to the journal in this turn and not yet written to its file. */
+  private unwrittenReadings = 0;
+  private unwrittenAlarms = 0;
+  private writeScheduled = false;
 
   private constructor(private readonly opts: PipelineOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`tracereport collect: ${m}\n`));
@@ -137,8 +144,10 @@ export class Pipeline {
         const room = this.size - this.openCount;
         const part = rows.length <= room ? rows : rows.slice(0, room);
         this.journal.appendReadings(part);
+        this.scheduleWrite();
         rows = rows.length <= room ? [] : rows.slice(room);
         this.counters.readingsIn += part.length;
+        this.unwrittenReadings += part.length;
         this.openCount += part.length;
         if (this.openCount >= this.size) this.seal();
         else this.timer ??= setTimeout(() => this.sealSafely(), this.maxDelayMs);
@@ -161,12 +170,53 @@ export class Pipeline {
     this.refuseIfClosed(changes.length);
     try {
       this.journal.appendAlarms(changes.map(toJournalAlarm));
+      this.scheduleWrite();
       this.counters.alarmsIn += changes.length;
+      this.unwrittenAlarms += changes.length;
       this.timer ??= setTimeout(() => this.sealSafely(), this.maxDelayMs);
     } catch (e) {
       this.counters.refused += changes.length;
       throw this.fail(e);
     }
+  }
+
+  /**
+   * Writes what `add()` and `addAlarms()` took in this turn to the journal file now (it happens by itself at the
+   * end of the turn). A driver calls it before acknowledging what it received. Throws JournalFullError when the
+   * disk refuses the write: then those readings were not kept (counted as refused) and collection stops.
+   */
+  writeJournal(): void {
+    if (!this.journal.hasUnflushed) return;
+    try {
+      this.journal.flush();
+      this.unwrittenReadings = 0;
+      this.unwrittenAlarms = 0;
+    } catch (e) {
+      this.lostUnwritten();
+      throw this.fail(e);
+    }
+  }
+
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      try {
+        this.writeJournal();
+      } catch {
+        // fail() said so loudly and stopped the pipeline
+      }
+    });
+  }
+
+  /** The lines of this turn did not reach the file: they count as refused, not as taken. */
+  private lostUnwritten(): void {
+    this.counters.readingsIn -= this.unwrittenReadings;
+    this.counters.alarmsIn -= this.unwrittenAlarms;
+    this.counters.refused += this.unwrittenReadings + this.unwrittenAlarms;
+    this.unwrittenReadings = 0;
+    this.unwrittenAlarms = 0;
   }
 
   /** Closes the open batch now (it is then written as soon as the store takes it). */
@@ -215,6 +265,8 @@ export class Pipeline {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.journal.hasOpenBatch) return;
+    // The turn's lines first (if the disk refuses them they count as refused), then the seal.
+    this.writeJournal();
     this.journal.seal();
     this.writerCaughtUp = false;
     this.openCount = 0;
