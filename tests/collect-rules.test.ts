@@ -4,6 +4,8 @@
  * adjacent windows on one oven (A 200–220 °C, B 220–240 °C). The alarm rows must follow the product
  * running at each sample's time, fall back to the widest window (200–240) when none is known, take in an
  * operation that MES ingest writes while the collector runs, and carry an open alarm across a restart.
+ * The SPC charts are per product too: a series in control for A raises only under B, and after a restart
+ * the chart primed from the stored samples (B's, the last) sees the product change and clears its alarm.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -159,5 +161,49 @@ describe('collect: limit alarms per running product (MQTT → SQLite)', () => {
       'temp 245 C above USL 220 (product PROD-A, RT-A v1 step 10, operation OP-A3)',
     ]);
     expect(log.filter((l) => /running operations|rules:/.test(l))).toEqual([]);
+  });
+
+  it('SPC charts per product: a series in control for A raises only under B; after a restart the primed chart of B sees the product change', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tr-collect-spc-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const db = await openTraceStore(path.join(dir, 'trace.sqlite'));
+    cleanups.push(() => db.close());
+    await ingestEvents(db, PLANT);
+    const prefix = `trs${randomBytes(5).toString('hex')}`;
+    // Spec limits, n = 5: A's chart 205.53–214.47, B's 225.53–234.47.
+    const config = collectorConfigSchema.parse({
+      batch: { size: 100, maxDelayMs: 50 },
+      drivers: [{ type: 'mqtt', name: 'line', url: BROKER, clientId: prefix, tags: [{ topic: `${prefix}/+/+`, equipment: '{1}', parameter: '{2}' }] }],
+      rules: { spc: { n: 5, limitsFrom: 'spec', nelson: [1] } },
+    });
+    const start = async (): Promise<Collector> => {
+      const c = await startCollector({ config, db, journalDir: path.join(dir, 'journal'), log: () => undefined });
+      cleanups.push(() => c.stop());
+      return c;
+    };
+    const pub: MqttClient = await connectAsync(BROKER, { clientId: `pub-${prefix}`, clean: true });
+    cleanups.push(() => pub.endAsync());
+    let sent = 0;
+    const publish = async (points: [number, number][]) => {
+      for (const [sec, value] of points) await pub.publishAsync(`${prefix}/OVEN-1/temp`, JSON.stringify({ ts: at(sec), value }), { qos: 1 });
+      sent += points.length;
+      await until(`${sent} samples stored`, async () => (await sampleCount(db)) >= sent);
+    };
+    const subgroup = (from: number, xbar: number): [number, number][] => [-1, -0.5, 0, 0.5, 1].map((o, i) => [from + i, xbar + o]);
+    const spc = async () => (await alarms(db)).filter((a) => a.rule.startsWith('spc_'));
+
+    let collector = await start();
+    await publish([...subgroup(10, 212), ...subgroup(110, 212)]); // A1, then B1
+    await until('the SPC alarm under B', async () => (await spc()).length === 1);
+    await collector.stop();
+    // Restarted: the stored samples prime A's and B's charts, B's last. No operation runs at 250 s.
+    collector = await start();
+    await publish([[250, 230]]);
+    await until('the SPC alarm cleared', async () => (await spc())[0]?.cleared != null);
+    await collector.stop();
+    const rows = await spc();
+    expect(rows.map(({ message: _m, limit: _l, ...r }) => r)).toEqual([{ rule: 'spc_nelson_1', raised: 114, cleared: 250 }]);
+    expect(rows[0]!.limit).toBeCloseTo(225.528, 3);
+    expect(rows[0]!.message).toBe('temp X̄ 212 C: Nelson rule 1, subgroup mean beyond 3σ (LCL 225.528, UCL 234.472; product PROD-B, RT-B v1 step 10, operation OP-B1)');
   });
 });

@@ -3,8 +3,10 @@
  * the limits; SPC alarms (Nelson rules 1–4) on X̄ of subgroups of n consecutive readings.
  *
  * Pure and deterministic: no clock, no I/O; the output depends only on the config, the limits and
- * the readings in order. State is per (equipment, parameter) with limits (readings of other keys are
- * ignored, so memory is bounded by the limit table) and constant in size per key.
+ * the readings (with their running operations) in order. State is per (equipment, parameter) with
+ * limits (readings of other keys are ignored, so memory is bounded by the limit table and the keys the
+ * running products' specs name) and bounded in size per key: the limit alarm state, and at most
+ * `maxChartsPerKey` SPC charts (default {@link MAX_CHARTS_PER_KEY}), each constant in size.
  *
  * SPC alarms (warning severity; rules as in spc.ts `NelsonRuns`) are judged once per completed
  * subgroup, from the first subgroup after the history baseline (or at once with spec limits). Each
@@ -24,7 +26,28 @@
  * with the config's `rules.limits` on top per field, are the limits in force. Without a running
  * operation (or without a spec for the parameter in its step) the key's table limits apply: the widest
  * window of its specs with the config on top (limits.ts). A key without table limits gets its state at
- * the first reading that has a product spec. SPC charts stay on the table limits.
+ * the first reading that has a product spec.
+ *
+ * SPC charts per running product: one chart per (equipment, parameter, product), the product being the
+ * running operation's product with its route version and step (whose spec it runs on); a reading with
+ * no product known (no operation, or one without a work order) goes to the key's "no product" chart,
+ * which exists only for keys with table limits. With `limitsFrom: spec` a chart's control limits come
+ * from the limits in force for its readings (the product's spec with the config on top, or the table
+ * limits; a chart whose spec changes in the store starts over on the new one); with `history` from the
+ * first subgroups of that product's own readings. A subgroup never mixes products: when a key's
+ * reading goes to another chart than its previous reading did, the old chart's partial subgroup is
+ * dropped, not closed early (a subgroup of fewer than n values would need other constants — A2, D3, D4
+ * depend on n — and finishing it when that product runs again would join two production runs in one
+ * rational subgroup; at most n − 1 values per product change are lost). Each chart keeps its baseline
+ * and run counters, so A → B → A continues A's chart where it stopped. The product change is seen per
+ * key, by its own readings.
+ *
+ * Open alarms stay one per (equipment, parameter, rule): at a product change (the first reading of
+ * another chart) the open Nelson alarms, raised on the old chart, are cleared with a message naming
+ * both products, as a limit alarm is re-judged when another limit comes into force; the new chart then
+ * raises its own when its pattern holds. The charts of a key are kept least recently used first; a new
+ * product beyond the bound drops the least recently used chart (its product starts a new chart, and a
+ * new baseline, when it runs again).
  */
 import type { RulesConfig } from '../config.js';
 import type { AlarmChange, AlarmRule, Reading } from '../types.js';
@@ -49,6 +72,39 @@ const NELSON_CLEAR: Record<NelsonRule, string> = {
   4: 'alternation broken',
 };
 
+/** SPC charts kept per (equipment, parameter): the products an equipment runs in turn, and "no product". */
+export const MAX_CHARTS_PER_KEY = 8;
+
+const SPC_RULES: readonly AlarmRule[] = ['spc_nelson_1', 'spc_nelson_2', 'spc_nelson_3', 'spc_nelson_4'];
+
+/** The key of the "no product" chart (a product's key always holds a \u0000). */
+const NO_PRODUCT = '';
+const UNSET: unique symbol = Symbol('unset');
+
+interface ChartEntry {
+  readonly chart: SpcChart;
+  /** "product A, RT-A v1 step 10"; "" for the no-product chart. */
+  readonly label: string;
+  /** With `limitsFrom: spec`, the control limits it was made from (to see a changed spec). */
+  readonly fromSpec: ControlLimits | undefined;
+}
+
+/** One SPC chart of a key, for status and tests. */
+export interface SpcChartInfo {
+  /** "product A, RT-A v1 step 10"; "" for the no-product chart. */
+  readonly product: string;
+  readonly limits: ControlLimits | undefined;
+  /** Baseline subgroups so far (history limits). */
+  readonly baseline: number;
+  /** Values in the subgroup being filled. */
+  readonly pending: number;
+}
+
+/** A past reading for {@link RuleEngine.prime}, with the operation that ran at its time when known. */
+export interface PrimeReading extends Reading {
+  readonly running?: RunningOperation | null;
+}
+
 interface KeyState {
   readonly equipment: string;
   readonly parameter: string;
@@ -63,12 +119,20 @@ interface KeyState {
   lastTs: number;
   /** Open alarms and the limit each was raised on (undefined: not known, e.g. an SPC rule or an old row). */
   readonly open: Map<AlarmRule, number | undefined>;
-  readonly chart: SpcChart | undefined;
+  /** SPC charts by product key ({@link NO_PRODUCT}: none known), least recently used first. */
+  readonly charts: Map<string, ChartEntry>;
+  /** The chart of the key's last reading: null when it had none, undefined before the first one. */
+  chart: ChartEntry | null | undefined;
+  /** Memo of the chart lookup: the operation it was made for, and its chart. */
+  chartOp: RunningOperation | undefined | typeof UNSET;
+  chartMemo: ChartEntry | null;
 }
 
 export interface RuleEngineOptions {
   /** Alarms already open (e.g. from the `alarm` table after a restart): cleared when their condition ends, never raised twice. */
   open?: Iterable<OpenAlarm>;
+  /** SPC charts kept per (equipment, parameter) (default {@link MAX_CHARTS_PER_KEY}, at least 1). */
+  maxChartsPerKey?: number;
 }
 
 /** A number for messages: at most 6 significant digits, no trailing zeros. */
@@ -82,6 +146,7 @@ export class RuleEngine {
   private readonly overrides = new Map<string, LimitOverride>();
   /** Alarms open at start for keys without table limits: taken over when the key gets its state. */
   private readonly pendingOpen = new Map<string, OpenAlarm[]>();
+  private readonly maxCharts: number;
 
   constructor(
     private readonly config: RulesConfig,
@@ -90,8 +155,9 @@ export class RuleEngine {
   ) {
     const spc = config.spc;
     this.nelson = spc.enabled ? [...new Set(spc.nelson)].sort((a, b) => a - b) : [];
+    this.maxCharts = Math.max(1, Math.floor(options.maxChartsPerKey ?? MAX_CHARTS_PER_KEY));
     for (const c of config.limits) this.overrides.set(limitKey(c.equipment, c.parameter), c);
-    for (const [key, l] of limits) this.states.set(key, this.newState(key, l.equipment, l.parameter, l, l));
+    for (const [key, l] of limits) this.states.set(key, this.newState(key, l.equipment, l.parameter, l));
     for (const a of options.open ?? []) {
       const key = limitKey(a.equipment, a.parameter);
       const s = this.states.get(key);
@@ -100,21 +166,28 @@ export class RuleEngine {
     }
   }
 
-  private newState(key: string, equipment: string, parameter: string, limits: ParameterLimits | undefined, chartLimits: ParameterLimits): KeyState {
-    const spc = this.config.spc;
-    let chart: SpcChart | undefined;
-    if (spc.enabled) {
-      // From the spec when asked and the spec is two-sided; otherwise from the history baseline.
-      const fromSpec = spc.limitsFrom === 'spec' ? limitsFromSpec(chartLimits.lsl, chartLimits.usl, chartLimits.target, spc.n, xbarRConstants(spc.n)) : undefined;
-      chart = new SpcChart(spc.n, spc.baseline, fromSpec);
-    }
+  private newState(key: string, equipment: string, parameter: string, limits: ParameterLimits | undefined): KeyState {
     const open = new Map<AlarmRule, number | undefined>();
     for (const a of this.pendingOpen.get(key) ?? []) open.set(a.rule, a.limit);
     this.pendingOpen.delete(key);
-    return {
+    const s: KeyState = {
       equipment, parameter, limits, override: this.overrides.get(key), lastSpec: undefined, lastOp: undefined, lastProduct: undefined,
-      lastTs: -Infinity, open, chart,
+      lastTs: -Infinity, open, charts: new Map(), chart: undefined, chartOp: UNSET, chartMemo: null,
     };
+    // The no-product chart on the table limits exists from the start (its spec limits are known now).
+    if (limits && this.config.spc.enabled) s.charts.set(NO_PRODUCT, this.newChart('', this.specControl(limits)));
+    return s;
+  }
+
+  private newChart(label: string, fromSpec: ControlLimits | undefined): ChartEntry {
+    return { chart: new SpcChart(this.config.spc.n, this.config.spc.baseline, fromSpec), label, fromSpec };
+  }
+
+  /** With `limitsFrom: spec`, the control limits from the limits in force when two-sided; otherwise the chart learns them from history. */
+  private specControl(limits: ParameterLimits | undefined): ControlLimits | undefined {
+    const spc = this.config.spc;
+    if (spc.limitsFrom !== 'spec' || !limits) return undefined;
+    return limitsFromSpec(limits.lsl, limits.usl, limits.target, spc.n, xbarRConstants(spc.n));
   }
 
   /** The alarm changes the readings cause, in reading order (per reading: limit alarms, then SPC), on the table limits. */
@@ -134,16 +207,24 @@ export class RuleEngine {
   }
 
   /**
-   * Feeds past readings (from the store, oldest first) to build the SPC baseline and run state
-   * without raising or clearing anything; limit alarm state is left alone.
+   * Feeds past readings (from the store, oldest first per key) to build the SPC baselines and run state
+   * without raising or clearing anything; limit alarm state is left alone. Each reading goes to the chart
+   * of the operation given with it (history.ts finds them as the live rules do), none: the no-product chart.
    */
-  prime(readings: readonly Reading[]): void {
-    for (const r of readings) this.process(r, undefined, [], false);
+  prime(readings: readonly PrimeReading[]): void {
+    for (const r of readings) this.process(r, r.running ?? undefined, [], false);
   }
 
-  /** The control limits of a chart, once known. */
-  controlLimits(equipment: string, parameter: string): ControlLimits | undefined {
-    return this.states.get(limitKey(equipment, parameter))?.chart?.limits;
+  /** The control limits of a key's chart for the product of `running` (none: the no-product chart), once known. */
+  controlLimits(equipment: string, parameter: string, running?: RunningOperation | null): ControlLimits | undefined {
+    const ref = running && this.config.fromSpec ? productOf(running) : undefined;
+    return this.states.get(limitKey(equipment, parameter))?.charts.get(ref?.key ?? NO_PRODUCT)?.chart.limits;
+  }
+
+  /** The SPC charts of a key, least recently used first. */
+  spcCharts(equipment: string, parameter: string): SpcChartInfo[] {
+    const s = this.states.get(limitKey(equipment, parameter));
+    return [...(s?.charts.values() ?? [])].map((e) => ({ product: e.label, limits: e.chart.limits, baseline: e.chart.baselineCount, pending: e.chart.pending }));
   }
 
   /** The alarms the engine holds open, with the limit each was raised on when known. */
@@ -162,27 +243,83 @@ export class RuleEngine {
       // A product spec for a key without table limits (a route or equipment that was not known at start).
       const spec = emit && this.config.fromSpec ? running?.specs.get(r.parameter) : undefined;
       if (!spec) return;
-      const l = this.productLimits(r.equipment, r.parameter, spec, running!, this.overrides.get(key));
-      s = this.newState(key, r.equipment, r.parameter, undefined, l);
+      s = this.newState(key, r.equipment, r.parameter, undefined);
       this.states.set(key, s);
     }
     const t = r.ts instanceof Date ? r.ts.getTime() : Number.NaN;
     if (!(t > s.lastTs) || !Number.isFinite(r.value) || r.quality === 'bad') return;
     s.lastTs = t;
-    if (emit) this.threshold(s, this.limitsInForce(s, running), r, out);
-    if (!s.chart) return;
-    const done = s.chart.add(r.value);
+    const limits = this.limitsInForce(s, running);
+    if (emit) this.threshold(s, limits, r, out);
+    if (!this.config.spc.enabled) return;
+    const entry = s.chartOp === running ? s.chartMemo : this.chartFor(s, running, limits);
+    if (entry !== s.chart) this.productChanged(s, entry, running, limits, r, emit, out);
+    if (!entry) return;
+    const done = entry.chart.add(r.value);
     if (!done?.nelson || !emit) return;
-    const limits = s.chart.limits!;
+    const cl = entry.chart.limits!;
     for (const k of this.nelson) {
       const rule = `spc_nelson_${k}` as AlarmRule;
       const holds = done.nelson[k];
       if (holds === s.open.has(rule)) continue;
       const x = done.subgroup.xbar;
-      const limit = k === 1 ? (x > limits.ucl ? limits.ucl : x < limits.lcl ? limits.lcl : undefined) : k === 2 ? limits.center : undefined;
+      const limit = k === 1 ? (x > cl.ucl ? cl.ucl : x < cl.lcl ? cl.lcl : undefined) : k === 2 ? cl.center : undefined;
       const detail = holds ? NELSON_TEXT[k] : NELSON_CLEAR[k];
-      const lim = k === 1 ? ` (LCL ${fmt(limits.lcl)}, UCL ${fmt(limits.ucl)})` : k === 2 ? ` (center ${fmt(limits.center)})` : '';
-      this.change(s, holds ? 'raise' : 'clear', rule, x, limit, SPC_SEVERITY, r.ts, `${r.parameter} X̄ ${fmt(x)}${unit(s.limits)}: Nelson rule ${k}, ${detail}${lim}`, out);
+      const info = [k === 1 ? `LCL ${fmt(cl.lcl)}, UCL ${fmt(cl.ucl)}` : k === 2 ? `center ${fmt(cl.center)}` : '', chartText(entry, running)].filter(Boolean).join('; ');
+      const message = `${r.parameter} X̄ ${fmt(x)}${unit(limits ?? s.limits)}: Nelson rule ${k}, ${detail}${info ? ` (${info})` : ''}`;
+      this.change(s, holds ? 'raise' : 'clear', rule, x, limit, SPC_SEVERITY, r.ts, message, out);
+    }
+  }
+
+  /**
+   * The chart of the product of `running` (made when new; the least recently used beyond the bound is
+   * dropped); null when none applies (no product known and no table limits). Called when the operation
+   * differs from the key's last one.
+   */
+  private chartFor(s: KeyState, running: RunningOperation | undefined, limits: ParameterLimits | undefined): ChartEntry | null {
+    const ref = running && this.config.fromSpec ? productOf(running) : undefined;
+    let entry: ChartEntry | null = null;
+    if (ref || s.limits) {
+      const key = ref?.key ?? NO_PRODUCT;
+      const fromSpec = this.specControl(limits);
+      const found = s.charts.get(key);
+      // A chart on spec limits whose spec changed (re-ingested parameter_spec) starts over on the new one.
+      entry = found && sameControl(found.fromSpec, fromSpec) ? found : this.newChart(ref?.label ?? '', fromSpec);
+      s.charts.delete(key);
+      s.charts.set(key, entry);
+      if (s.charts.size > this.maxCharts) s.charts.delete(s.charts.keys().next().value!);
+    }
+    s.chartOp = running;
+    s.chartMemo = entry;
+    return entry;
+  }
+
+  /**
+   * A key's reading goes to another chart than its previous reading: the old chart's partial subgroup is
+   * dropped, and (live) its open Nelson alarms are cleared. Nothing to leave at the key's first reading.
+   */
+  private productChanged(
+    s: KeyState,
+    to: ChartEntry | null,
+    running: RunningOperation | undefined,
+    limits: ParameterLimits | undefined,
+    r: Reading,
+    emit: boolean,
+    out: AlarmChange[],
+  ): void {
+    const from = s.chart;
+    s.chart = to;
+    if (from === undefined) return;
+    from?.chart.dropSubgroup();
+    if (!emit) return;
+    for (const rule of SPC_RULES) {
+      if (!s.open.has(rule)) continue;
+      const was = from?.label || 'no product known';
+      const now = to?.label ? chartText(to, running) : 'no product known';
+      // The same product with a new chart: its spec changed in the store.
+      const what = from && to && from.label === to.label ? 'the spec changed' : 'the product changed';
+      const message = `${r.parameter} ${fmt(r.value)}${unit(limits ?? s.limits)}: Nelson rule ${rule.slice(-1)} cleared, ${what} (was ${was}; now ${now})`;
+      this.change(s, 'clear', rule, r.value, s.open.get(rule), SPC_SEVERITY, r.ts, message, out);
     }
   }
 
@@ -296,13 +433,38 @@ function unit(l: ParameterLimits | undefined): string {
   return l?.unit ? ` ${l.unit}` : '';
 }
 
+/** "product P-A, RT-A v2 step 10" (as much as is known). */
+function productLabel(p: { readonly product?: string; readonly route?: string; readonly version?: number; readonly step?: number }): string {
+  const parts: string[] = [];
+  if (p.product) parts.push(`product ${p.product}`);
+  if (p.route) parts.push(`${p.route}${p.version !== undefined ? ` v${p.version}` : ''}${p.step !== undefined ? ` step ${p.step}` : ''}`);
+  return parts.join(', ');
+}
+
 /** " (product P-A, RT-A v2 step 10, operation OP-1)" for a running product's limits; "" for the table limits. */
 function productText(l: ParameterLimits | undefined): string {
   const p = l?.product;
   if (!p) return '';
-  const parts: string[] = [];
-  if (p.product) parts.push(`product ${p.product}`);
-  if (p.route) parts.push(`${p.route}${p.version !== undefined ? ` v${p.version}` : ''}${p.step !== undefined ? ` step ${p.step}` : ''}`);
-  parts.push(`operation ${p.operation}`);
-  return ` (${parts.join(', ')})`;
+  const label = productLabel(p);
+  return ` (${label ? `${label}, ` : ''}operation ${p.operation})`;
+}
+
+/**
+ * The product whose chart a reading of `op` goes to: its product with the route version and step (the
+ * spec its readings run on). Undefined when the operation names neither (no work order): no product known.
+ */
+function productOf(op: RunningOperation): { key: string; label: string } | undefined {
+  if (op.product === undefined && op.route === undefined) return undefined;
+  return { key: `${op.product ?? ''}\u0000${op.route ?? ''}\u0000${op.version ?? ''}\u0000${op.step ?? ''}`, label: productLabel(op) };
+}
+
+/** "product A, RT-A v1 step 10, operation A1" for a product's chart; "" for the no-product chart. */
+function chartText(entry: ChartEntry, running: RunningOperation | undefined): string {
+  if (!entry.label) return '';
+  return running ? `${entry.label}, operation ${running.operation}` : entry.label;
+}
+
+function sameControl(a: ControlLimits | undefined, b: ControlLimits | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.center === b.center && a.ucl === b.ucl && a.lcl === b.lcl;
 }

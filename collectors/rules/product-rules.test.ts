@@ -212,6 +212,59 @@ describe('limit alarms per running product', () => {
   });
 });
 
+describe('SPC charts per running product', () => {
+  /** Values of consecutive subgroups (n = 5) with the given means, from second `from`, one a second. */
+  const OFFSETS = [-1, -0.5, 0, 0.5, 1];
+  const subgroups = (from: number, ...xbars: number[]) => xbars.flatMap((x) => OFFSETS.map((o) => x + o)).map((v, i) => [from + i, v] as const);
+  const spcBrief = (cs: readonly AlarmChange[]) =>
+    cs.filter((c) => c.rule.startsWith('spc_')).map((c) => `${c.kind} ${c.rule} @${(c.at.getTime() - T0) / 1000} (${/operation (\S+)\)/.exec(c.message)?.[1] ?? 'no product'})`);
+
+  // Spec limits, n = 5: A's chart 205.53–214.47 around 210, B's 225.53–234.47 around 230; the widest window's 211.06–228.94.
+  it.each([
+    {
+      name: 'a series in control for A but beyond B’s chart raises only while B runs; A’s next run clears it',
+      nelson: [1],
+      timeline: [A('A1', 0, 99), B('B1', 100, 199), A('A2', 200)],
+      points: [...subgroups(10, 212, 213, 212.5, 213), ...subgroups(110, 212, 213, 212.5, 213), ...subgroups(210, 212)],
+      want: ['raise spc_nelson_1 @114 (B1)', 'clear spc_nelson_1 @210 (A2)'],
+    },
+    {
+      name: 'a subgroup never spans the product change (A’s last 3 values are dropped)',
+      nelson: [1],
+      timeline: [A('A1', 0, 99), B('B1', 100, 199)],
+      points: [[97, 210], [98, 210], [99, 210], ...subgroups(100, 230, 230)],
+      want: [],
+    },
+    {
+      name: 'A → B → A: A’s run of means above its center continues after B',
+      nelson: [2],
+      timeline: [A('A1', 0, 99), B('B1', 100, 199), A('A2', 200)],
+      points: [...subgroups(50, 211, 211.5, 211, 211.5, 211), ...subgroups(100, 229, 231, 229, 231, 229), ...subgroups(200, 211, 211.5, 211, 211.5)],
+      want: ['raise spc_nelson_2 @219 (A2)'],
+    },
+    {
+      name: 'no operation known: the widest window’s chart',
+      nelson: [1],
+      timeline: [A('A1', 100, 199)],
+      points: [...subgroups(10, 230), ...subgroups(110, 212)],
+      want: ['raise spc_nelson_1 @14 (no product)', 'clear spc_nelson_1 @110 (A1)'],
+    },
+  ])('$name', async ({ nelson, timeline, points, want }) => {
+    const { changes, feed } = setup(new FakeStore({ 'OVEN-1': timeline }), rules({ spc: { n: 5, limitsFrom: 'spec', nelson } }));
+    await feed(points as [number, number][]);
+    expect(spcBrief(changes)).toEqual(want);
+  });
+
+  it('the clear at a product change names both products', async () => {
+    const { changes, feed } = setup(new FakeStore({ 'OVEN-1': [A('A1', 0, 99), B('B1', 100)] }), rules({ spc: { n: 5, limitsFrom: 'spec', nelson: [1] } }));
+    await feed([...subgroups(10, 216), [100, 231]]);
+    expect(changes.map((c) => c.message)).toEqual([
+      'temp X̄ 216 C: Nelson rule 1, subgroup mean beyond 3σ (LCL 205.528, UCL 214.472; product A, RT-A v1 step 10, operation A1)',
+      'temp 231 C: Nelson rule 1 cleared, the product changed (was product A, RT-A v1 step 10; now product B, RT-B v1 step 10, operation B1)',
+    ]);
+  });
+});
+
 describe('the gate and the cache', () => {
   it('judges cached times synchronously; a miss holds the equipment’s readings in order while others go on', async () => {
     const store = new FakeStore({ 'OVEN-1': [A('A1', 0, 99), B('B1', 100)], 'OVEN-2': [A('A9', 0)] });

@@ -1,6 +1,7 @@
 /**
  * The rules with the running product (DESIGN §7): each reading goes to the {@link RuleEngine} with the
- * operation running on its equipment at its time ({@link RunningOperations}).
+ * operation running on its equipment at its time ({@link RunningOperations}), which picks the limits in
+ * force and the SPC chart (one per product) for it.
  *
  * The common case is synchronous: the cache holds the time, the reading is judged at once and its alarm
  * changes are handed to `emit` before `onReadings` returns (so they join the journal batch of their

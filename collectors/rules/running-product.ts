@@ -1,7 +1,9 @@
 /**
  * The product running on an equipment at a reading's time: the operation on that equipment whose time
  * span holds the reading (as the trace store relates samples to lots), its work order's route version
- * and its step, and that step's `parameter_spec` rows. The rules judge the reading against them.
+ * and its step, and that step's `parameter_spec` rows. The rules judge the reading against them and put
+ * it on that product's SPC chart; history.ts uses the same {@link OperationSource} to put stored samples
+ * on their product's chart at start.
  *
  * Read from the trace store's `operation` table (filled by MES ingest), through a small cache per
  * equipment: each span says "from A to B (data time) the operation running is X, or none", as the store
@@ -274,6 +276,14 @@ interface StoreToken {
   readonly signature: string;
 }
 
+/** A time (ms) as a bound value for the store's time columns. */
+export function bindTime(db: DataSource, ms: number): Knex.Value {
+  const d = new Date(ms);
+  // SQL Server's datetime2 holds UTC without a zone (as the ingest writer binds it).
+  if (db.dialect === 'mssql') return d.toISOString().slice(0, -1);
+  return db.toDriverValue(d) as Knex.Value;
+}
+
 /** Spans checked per query (3 bound values each: below SQL Server's 2,100). */
 const CHECK_CHUNK = 200;
 
@@ -289,12 +299,7 @@ const CHECK_CHUNK = 200;
 export function storeOperationSource(db: DataSource): OperationSource {
   const ids = new Map<string, number>();
   let specCache = new Map<string, Promise<ReadonlyMap<string, StepSpec>>>();
-  const bind = (ms: number): Knex.Value => {
-    const d = new Date(ms);
-    // SQL Server's datetime2 holds UTC without a zone (as the ingest writer binds it).
-    if (db.dialect === 'mssql') return d.toISOString().slice(0, -1);
-    return db.toDriverValue(d) as Knex.Value;
-  };
+  const bind = (ms: number): Knex.Value => bindTime(db, ms);
   const signature = (rows: readonly { operation: string; started_at: unknown; ended_at: unknown }[]) =>
     rows
       .map((r) => `${r.operation} ${toMs(r.started_at)} ${r.ended_at == null ? '-' : toMs(r.ended_at)}`)

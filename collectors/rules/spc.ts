@@ -1,8 +1,9 @@
 /**
- * One X̄–R control chart of one (equipment, parameter): samples grouped into subgroups of n
+ * One X̄–R control chart of one (equipment, parameter, product): samples grouped into subgroups of n
  * consecutive values, control limits from the first `baseline` subgroups or from the spec, and the
  * run state of Nelson rules 1–4 on the X̄ series. Memory is constant: a subgroup is kept as
- * sum/min/max, the baseline as sums, the runs as counters.
+ * sum/min/max, the baseline as sums, the runs as counters. Which product's chart a value goes to is
+ * the engine's business (engine.ts); a chart only sees its own values.
  */
 import { xbarRConstants, type XbarRConstants } from './spc-constants.js';
 
@@ -137,6 +138,23 @@ export class SpcChart {
 
   get off(): boolean {
     return this.degenerate;
+  }
+
+  /** Values in the subgroup being filled (0 to n − 1). */
+  get pending(): number {
+    return this.count;
+  }
+
+  /**
+   * Drops the subgroup being filled (its values count for nothing): the engine calls it when another
+   * product's values come, so that a subgroup never holds values of two production runs. Baseline and
+   * run state are kept.
+   */
+  dropSubgroup(): void {
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
   }
 
   add(value: number): { subgroup: Subgroup; nelson?: NelsonState } | undefined {
