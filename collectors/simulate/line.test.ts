@@ -139,11 +139,14 @@ describe('simulated line: lots and operations', () => {
     expect(next.startedAt).toEqual(ext.endsAt);
   });
 
-  it('the packer packs lots the moulders made before', () => {
-    const line = createLine({ lines: ['L1'] });
+  it.each([
+    { timeScale: undefined, hours: 12, stepMs: 30_000 },
+    { timeScale: 0.002, hours: 0.1, stepMs: 1000 },
+  ])('the packer packs lots the moulders made before (time scale $timeScale)', ({ timeScale, hours, stepMs }) => {
+    const line = createLine({ lines: ['L1'], ...(timeScale !== undefined ? { timeScale } : {}) });
     const moulded = new Set<string>();
     const packed = new Set<string>();
-    for (let ms = 0; ms < 12 * 3_600_000; ms += 30_000) {
+    for (let ms = 0; ms < hours * 3_600_000; ms += stepMs) {
       for (const s of line.state(at(ms))) (s.equipment.startsWith('MLD') ? moulded : s.equipment.startsWith('PCK') ? packed : new Set()).add(s.lot);
     }
     expect(packed.size).toBeGreaterThan(5);

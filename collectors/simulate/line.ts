@@ -60,6 +60,8 @@ export interface LineSample {
 
 export interface MachineState {
   readonly equipment: string;
+  /** The demo plant line the machine stands on (L1, L2, L3). */
+  readonly line: string;
   readonly lot: string;
   /** The route step's operation name, e.g. `Compounding extrusion`. */
   readonly operation: string;
@@ -148,6 +150,7 @@ interface Signal {
 }
 
 interface Station {
+  line: string;
   machine: Machine;
   route: RouteDef;
   step: StepDef;
@@ -193,7 +196,8 @@ export function createLine(options: LineOptions = {}): SimulatedLine {
     // Moulding: each moulder runs its own lots; the packer packs them in turn once moulded.
     const mouldSteps = latest(part).steps;
     const moulders = layout.byLine[line]!.MOULDER;
-    const mouldCycle = scaledCycle(mouldSteps[0]!, 'cycle/mould');
+    // A multiple of the moulders' count, so that the packer's turns (a share each) stay aligned with the moulding cycles.
+    const mouldCycle = moulders.length * Math.round(scaledCycle(mouldSteps[0]!, 'cycle/mould') / moulders.length);
     const mouldOrigin = PLANT_START + Math.round(frac('origin/m') * mouldCycle);
     const mouldLot = (slot: number, k: number) => `${part.product}-S${line}${slot + 1}-${pad(k, 6)}`;
 
@@ -204,13 +208,13 @@ export function createLine(options: LineOptions = {}): SimulatedLine {
         const version = latest(route);
         const step = version.steps.find((s) => s.cls === c.cls)!;
         let station: Station;
-        if (c.cls === 'MIXER') station = { machine, route, step, cycleMs: compCycle, originMs: compOrigin, lotOf: compLot };
-        else if (c.cls === 'EXTRUDER') station = { machine, route, step, cycleMs: compCycle, originMs: compOrigin, lotOf: (k) => compLot(k - 1) };
-        else if (c.cls === 'MOULDER') station = { machine, route, step, cycleMs: mouldCycle, originMs: mouldOrigin, lotOf: (k) => mouldLot(machine.slot, k) };
+        if (c.cls === 'MIXER') station = { line, machine, route, step, cycleMs: compCycle, originMs: compOrigin, lotOf: compLot };
+        else if (c.cls === 'EXTRUDER') station = { line, machine, route, step, cycleMs: compCycle, originMs: compOrigin, lotOf: (k) => compLot(k - 1) };
+        else if (c.cls === 'MOULDER') station = { line, machine, route, step, cycleMs: mouldCycle, originMs: mouldOrigin, lotOf: (k) => mouldLot(machine.slot, k) };
         else {
           const n = moulders.length;
           station = {
-            machine, route, step, cycleMs: Math.max(1, Math.floor(mouldCycle / n)), originMs: mouldOrigin,
+            line, machine, route, step, cycleMs: mouldCycle / n, originMs: mouldOrigin,
             lotOf: (j) => mouldLot(((j % n) + n) % n, Math.floor(j / n) - 1),
           };
         }
@@ -303,6 +307,7 @@ export function createLine(options: LineOptions = {}): SimulatedLine {
         const version = latest(st.route);
         return {
           equipment: st.machine.code,
+          line: st.line,
           lot: st.lotOf(k),
           operation: st.step.operation,
           product: st.route.product,
