@@ -3,6 +3,7 @@ import { TraceReportError } from '../datasources/errors.js';
 import { createLine } from '../collectors/simulate/line.js';
 import { modbusRegisterMap, simulateModbus, type ModbusRegisterMap } from '../collectors/simulate/modbus.js';
 import { action, parsePositiveInt } from './common.js';
+import { SIMULATE_DB_HELP } from './simulate.js';
 
 interface ModbusSimOptions {
   port: number;
@@ -11,6 +12,7 @@ interface ModbusSimOptions {
   lines?: string;
   rate?: string;
   map?: boolean;
+  db?: string;
 }
 
 function parseRate(v: string): number {
@@ -46,6 +48,7 @@ export function register(simulate: Command): void {
     .option('--lines <L1,L2>', 'demo plant lines to simulate (default all)')
     .option('--rate <hz>', 'register updates per second (default 1)')
     .option('--map', 'print the register map as JSON (with a collector driver section) and exit')
+    .option('--db <db>', SIMULATE_DB_HELP)
     .action(
       action(async (opts: ModbusSimOptions) => {
         if (opts.port > 65535) throw new TraceReportError('ARGUMENT_INVALID', `--port must be at most 65535, got ${opts.port}`);
@@ -61,8 +64,9 @@ export function register(simulate: Command): void {
         }
         let sim;
         try {
-          sim = await simulateModbus({ ...lineOptions(opts), port: opts.port, host: opts.host });
+          sim = await simulateModbus({ ...lineOptions(opts), port: opts.port, host: opts.host, ...(opts.db !== undefined ? { db: opts.db } : {}) });
         } catch (e) {
+          if (e instanceof TraceReportError) throw e;
           throw new TraceReportError('ARGUMENT_INVALID', `cannot serve Modbus TCP on ${opts.host}:${opts.port}: ${(e as Error).message}`);
         }
         const ex = sim.line.excursion;
@@ -70,6 +74,7 @@ export function register(simulate: Command): void {
           [
             `Modbus TCP line simulator on ${sim.host}:${sim.port} (seed ${sim.line.seed}, ${sim.map.driver.registers.length} tags, ${sim.line.rateHz} Hz)`,
             ...(ex ? [`planted excursion: ${ex.equipment}/${ex.parameter} rises above USL ${ex.usl} from time to time`] : []),
+            ...(sim.recorder ? [`running operations recorded in ${sim.recorder.display} (each before its first value)`] : []),
             describeRegisterMap(sim.map),
             `--map prints this map as JSON with a collector driver section. Stop with Ctrl-C or SIGTERM.`,
             '',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TraceReportError } from '../datasources/errors.js';
 import { action, parsePositiveInt } from './common.js';
+import { SIMULATE_DB_HELP } from './simulate.js';
 
 interface OpcuaSimOptions {
   port: number;
@@ -10,6 +11,7 @@ interface OpcuaSimOptions {
   user: string[];
   pki?: string;
   config?: boolean;
+  db?: string;
 }
 
 function parseRate(v: string): number {
@@ -39,6 +41,7 @@ export function register(simulate: Command): void {
     .option('--user <name:password>', 'a user who may log in (repeatable); with users, anonymous sessions are refused', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--pki <dir>', 'the server PKI folder (certificate made on first start; default data/pki/opcua-simulator)')
     .option('--config', 'also print a collector driver section (JSON) subscribing to every tag')
+    .option('--db <db>', SIMULATE_DB_HELP)
     .action(
       action(async (opts: OpcuaSimOptions) => {
         // node-opcua takes seconds to load: only this command pays for it.
@@ -55,8 +58,10 @@ export function register(simulate: Command): void {
             ...(opts.rate !== undefined ? { rateHz: parseRate(opts.rate) } : {}),
             ...(opts.pki !== undefined ? { pkiDir: opts.pki } : {}),
             ...(Object.keys(users).length > 0 ? { users } : {}),
+            ...(opts.db !== undefined ? { db: opts.db } : {}),
           });
         } catch (e) {
+          if (e instanceof TraceReportError) throw e;
           if (e instanceof RangeError) throw new TraceReportError('ARGUMENT_INVALID', e.message);
           throw new TraceReportError('ARGUMENT_INVALID', `cannot serve OPC UA on port ${opts.port}: ${(e as Error).message}`);
         }
@@ -70,6 +75,7 @@ export function register(simulate: Command): void {
             `security: None, SignAndEncrypt (Basic256Sha256, Aes128_Sha256_RsaOaep); ${names.length > 0 ? `users: ${names.join(', ')} (no anonymous sessions)` : 'anonymous sessions'}`,
             `nodes: ${sim.server.nodeId(first.equipment, first.parameter)}  or  ${sim.server.browsePath(first.equipment, first.parameter)}; lot and operation strings per machine`,
             ...(ex ? [`planted excursion: ${ex.equipment}/${ex.parameter} rises above USL ${ex.usl} from time to time`] : []),
+            ...(sim.recorder ? [`running operations recorded in ${sim.recorder.display} (each before its first value)`] : []),
             ...(opts.config ? [JSON.stringify(opcuaDriverSection(sim.line, sim.server), null, 2)] : ['--config prints a collector driver section for every tag.']),
             'Stop with Ctrl-C or SIGTERM.',
             '',

@@ -24,6 +24,24 @@ interface MqttSimOptions {
   duration?: string;
   username?: string;
   password?: string;
+  db?: string;
+}
+
+/** The help of every simulator's `--db`. */
+export const SIMULATE_DB_HELP =
+  'record each operation a machine starts (lot, product, route step, equipment, start, end) in this trace store (SQLite file or URL holding the demo plant), before its first sample: a collector then judges the samples on the product\'s spec';
+
+/** `; operations recorded in <store>` for the start line, or nothing. */
+export function recordingNote(display: string | undefined): string {
+  return display ? `; operations recorded in ${display}` : '';
+}
+
+/** `; N of M operation starts recorded in the trace store (…)` for the stop line, or nothing. */
+export function recordedNote(recorder: { status(): { changes: number; recorded: number; pending: number; dropped: number } } | undefined): string {
+  if (!recorder) return '';
+  const s = recorder.status();
+  const left = [s.pending ? `${s.pending} not written` : '', s.dropped ? `${s.dropped} dropped` : ''].filter(Boolean).join(', ');
+  return `; ${s.recorded} of ${s.changes} operation starts recorded in the trace store${left ? ` (${left})` : ''}`;
 }
 
 function positive(name: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -79,6 +97,7 @@ function registerMqtt(simulate: Command): void {
     .option('--duration <s>', 'stop after this many seconds (default: run until SIGTERM or Ctrl-C)')
     .option('--username <user>', 'broker user name')
     .option('--password <password>', 'broker password (or $TRACEREPORT_MQTT_PASSWORD)')
+    .option('--db <db>', SIMULATE_DB_HELP)
     .action(
       action(async (opts: MqttSimOptions) => {
         const rateHz = positive('--rate', opts.rate, 1000);
@@ -94,18 +113,22 @@ function registerMqtt(simulate: Command): void {
           ...(opts.timeScale !== undefined ? { timeScale: positive('--time-scale', opts.timeScale) } : {}),
           ...(opts.username !== undefined ? { username: opts.username } : {}),
           ...(password !== undefined ? { password } : {}),
+          ...(opts.db !== undefined ? { db: opts.db } : {}),
         });
         const numeric = sim.line.tags().filter((t) => t.kind === 'number').length;
         const ex = sim.line.excursion;
         process.stderr.write(
           `simulate mqtt: ${numeric} tags to ${sim.broker} as ${sim.prefix}/<equipment>/<parameter> at ${rateHz} Hz` +
             (ex ? `; excursion: ${ex.equipment}/${ex.parameter} above USL ${ex.usl}` : '') +
+            recordingNote(sim.recorder?.display) +
             `; stop with SIGTERM or Ctrl-C\n`,
         );
         const why = await untilStopped(durationMs);
         await sim.stop();
         const c = sim.counts();
-        process.stderr.write(`simulate mqtt: stopped (${why}): ${c.published} messages published, ${c.acknowledged} acknowledged, ${c.droppedTicks} ticks dropped\n`);
+        process.stderr.write(
+          `simulate mqtt: stopped (${why}): ${c.published} messages published, ${c.acknowledged} acknowledged, ${c.droppedTicks} ticks dropped${recordedNote(sim.recorder)}\n`,
+        );
       }),
     );
 }

@@ -14,6 +14,7 @@ import Modbus from 'jsmodbus';
 import type { ModbusDriverConfig } from '../config.js';
 import { encodeRegisters } from '../modbus/decode.js';
 import { createLine, type LineOptions, type SimulatedLine, type TagDef } from './line.js';
+import { openOperationRecorder, type OperationRecorder } from './record.js';
 import { periodTicker } from './ticker.js';
 
 export interface SimulateModbusOptions extends LineOptions {
@@ -21,6 +22,10 @@ export interface SimulateModbusOptions extends LineOptions {
   readonly port?: number;
   /** Listen address (default 127.0.0.1). */
   readonly host?: string;
+  /** A trace store to record the running operations in (see record.ts); registers change after they are written. */
+  readonly db?: string;
+  /** Log lines of the recorder (default: standard error). */
+  readonly log?: (line: string) => void;
 }
 
 type NumberTag = Extract<TagDef, { kind: 'number' }>;
@@ -39,6 +44,8 @@ export interface ModbusSimulator {
   readonly port: number;
   readonly line: SimulatedLine;
   readonly map: ModbusRegisterMap;
+  /** The recorder of the running operations (with `db`). */
+  readonly recorder?: OperationRecorder;
   /** The instant whose values the registers hold now. */
   readonly updatedAt: Date;
   stop(): Promise<void>;
@@ -98,7 +105,7 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
   });
 
   let updatedAt = new Date(0);
-  const write = (at: Date): void => {
+  const apply = (at: Date): void => {
     for (const [i, t] of tags.entries()) {
       const value = line.value(t.equipment, t.parameter, at)!;
       encodeRegisters(value, { type: 'float32', ...ABCD }).copy(input, 4 * i);
@@ -109,15 +116,28 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
     }
     updatedAt = at;
   };
+  const recorder = opts.db !== undefined ? await openOperationRecorder({ db: opts.db, line, ...(opts.log ? { log: opts.log } : {}) }) : undefined;
+  // With a recorder, a machine's new operation is in the store before its first value is served.
+  const write = (at: Date): void | Promise<void> => {
+    const recorded = recorder?.observe(line.state(at));
+    if (!recorded) return apply(at);
+    return recorded.then(() => apply(at));
+  };
   const ticker = periodTicker(line.periodMs, write);
 
-  await new Promise<void>((resolve, reject) => {
-    netServer.once('error', reject);
-    netServer.listen(opts.port ?? 5020, host, () => {
-      netServer.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      netServer.once('error', reject);
+      netServer.listen(opts.port ?? 5020, host, () => {
+        netServer.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await ticker.stop();
+    await recorder?.close();
+    throw e;
+  }
   ticker.start();
   const port = (netServer.address() as net.AddressInfo).port;
 
@@ -126,11 +146,13 @@ export async function simulateModbus(opts: SimulateModbusOptions = {}): Promise<
     port,
     line,
     map: modbusRegisterMap(line, host, port),
+    ...(recorder ? { recorder } : {}),
     get updatedAt() {
       return updatedAt;
     },
     async stop() {
-      ticker.stop();
+      await ticker.stop();
+      await recorder?.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => netServer.close(() => resolve()));
     },

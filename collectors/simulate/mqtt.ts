@@ -4,11 +4,14 @@
  * tick; the lot and operation of each machine go, retained and on change, to `<prefix>-state/<equipment>`
  * (outside the convention's topics, so a collector of process values does not see them).
  * While the broker is away the client queues (up to a bound) and sends on reconnect.
+ * With `db`, each operation a machine starts is written to the trace store (record.ts) before the state
+ * message and the first sample of that operation are published.
  */
 import { connect, type MqttClient } from 'mqtt';
 import { TraceReportError } from '../../datasources/errors.js';
 import { conventionPayload, conventionTopic, DEFAULT_TOPIC_PREFIX } from '../mqtt/convention.js';
 import { createLine, type ExcursionOptions, type MachineState, type SimulatedLine } from './line.js';
+import { openOperationRecorder, type OperationRecorder } from './record.js';
 
 export interface SimulateMqttOptions {
   /** Broker URL (default mqtt://127.0.0.1:1883). */
@@ -29,6 +32,8 @@ export interface SimulateMqttOptions {
   connectTimeoutMs?: number;
   /** Messages the client may hold unacknowledged (queued while the broker is away); ticks beyond it are dropped and counted. */
   maxPending?: number;
+  /** A trace store (SQLite path or URL) to record the running operations in; see record.ts. */
+  db?: string;
   log?: (line: string) => void;
 }
 
@@ -36,6 +41,8 @@ export interface MqttSimulation {
   readonly line: SimulatedLine;
   readonly prefix: string;
   readonly broker: string;
+  /** The recorder of the running operations (with `db`). */
+  readonly recorder?: OperationRecorder;
   /** Messages published and acknowledged so far, and ticks dropped because too many were pending. */
   counts(): { published: number; acknowledged: number; droppedTicks: number; pending: number };
   /** Stops publishing and waits (at most `graceMs`, default 5 s) for outstanding acknowledgements. */
@@ -64,6 +71,7 @@ export async function simulateMqtt(opts: SimulateMqttOptions = {}): Promise<Mqtt
     throw new TraceReportError('ARGUMENT_INVALID', `simulate mqtt: ${(e as Error).message}`);
   }
   const maxPending = opts.maxPending ?? 100_000;
+  const recorder = opts.db !== undefined ? await openOperationRecorder({ db: opts.db, line, log }) : undefined;
   const client: MqttClient = connect(broker, {
     clientId: opts.clientId ?? `tracereport-simulate-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
     clean: true,
@@ -83,13 +91,18 @@ export async function simulateMqtt(opts: SimulateMqttOptions = {}): Promise<Mqtt
     lastError = '';
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.end(true);
-      reject(new TraceReportError('SOURCE_CONNECT_FAILED', `simulate mqtt: cannot reach the broker ${broker}${lastError ? ` (${lastError})` : ''}; is it running?`));
-    }, opts.connectTimeoutMs ?? 10_000);
-    client.once('connect', () => (clearTimeout(timer), resolve()));
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new TraceReportError('SOURCE_CONNECT_FAILED', `simulate mqtt: cannot reach the broker ${broker}${lastError ? ` (${lastError})` : ''}; is it running?`));
+      }, opts.connectTimeoutMs ?? 10_000);
+      client.once('connect', () => (clearTimeout(timer), resolve()));
+    });
+  } catch (e) {
+    await recorder?.close();
+    throw e;
+  }
 
   let published = 0;
   let acknowledged = 0;
@@ -110,17 +123,26 @@ export async function simulateMqtt(opts: SimulateMqttOptions = {}): Promise<Mqtt
     }
   };
 
-  const tick = (t: number) => {
-    if (published - acknowledged > maxPending) {
-      droppedTicks++;
-      return;
-    }
-    const at = new Date(t);
-    publishState(line.state(at), at);
+  const publish = (states: readonly MachineState[], at: Date) => {
+    publishState(states, at);
     for (const s of line.sample(at)) {
       published++;
       client.publish(conventionTopic(prefix, s.equipment, s.parameter), conventionPayload(at, s.value), { qos: 1 }, onAck);
     }
+  };
+
+  /** Publishes one tick; with a recorder, after the operations started at it are in the store (a promise then). */
+  const tick = (t: number): Promise<void> | undefined => {
+    const at = new Date(t);
+    const states = line.state(at);
+    // The store learns of new operations even while the broker is away.
+    const recorded = recorder?.observe(states);
+    if (published - acknowledged > maxPending) {
+      droppedTicks++;
+      return undefined;
+    }
+    if (!recorded) return void publish(states, at);
+    return recorded.then(() => publish(states, at));
   };
 
   // Ticks on a grid of the period; a late timer catches up (at most one second of ticks at once).
@@ -128,7 +150,8 @@ export async function simulateMqtt(opts: SimulateMqttOptions = {}): Promise<Mqtt
   let next = Math.ceil(Date.now() / period) * period;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const loop = () => {
+  let running: Promise<void> | undefined;
+  const loop = async () => {
     if (stopped) return;
     const now = Date.now();
     const due = next <= now ? Math.floor((now - next) / period) + 1 : 0;
@@ -137,22 +160,26 @@ export async function simulateMqtt(opts: SimulateMqttOptions = {}): Promise<Mqtt
       droppedTicks += due - cap;
       next += (due - cap) * period;
     }
-    while (next <= now) {
-      tick(next);
+    while (next <= now && !stopped) {
+      const waiting = tick(next);
       next += period;
+      if (waiting) await waiting;
     }
-    timer = setTimeout(loop, Math.max(0, next - Date.now()));
+    if (!stopped) timer = setTimeout(() => void (running = loop()), Math.max(0, next - Date.now()));
   };
-  loop();
+  running = loop();
 
   return {
     line,
     prefix,
     broker,
+    ...(recorder ? { recorder } : {}),
     counts: () => ({ published, acknowledged, droppedTicks, pending: published - acknowledged }),
     async stop(graceMs = 5000) {
       stopped = true;
       clearTimeout(timer);
+      await running;
+      await recorder?.close();
       const until = Date.now() + graceMs;
       while (acknowledged < published && client.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       await client.endAsync(acknowledged < published);

@@ -11,7 +11,8 @@
 import path from 'node:path';
 import type { OpcuaDriverConfig } from '../config.js';
 import { startLineServer, type LineServer } from '../opcua/line-server.js';
-import { createLine, type LineOptions, type SimulatedLine, type TagDef } from './line.js';
+import { createLine, type LineOptions, type MachineState, type SimulatedLine, type TagDef } from './line.js';
+import { openOperationRecorder, type OperationRecorder } from './record.js';
 import { periodTicker } from './ticker.js';
 
 export interface SimulateOpcuaOptions extends LineOptions {
@@ -21,6 +22,10 @@ export interface SimulateOpcuaOptions extends LineOptions {
   readonly pkiDir?: string;
   /** Username → password; when given, only these users may log in (no anonymous sessions). */
   readonly users?: Readonly<Record<string, string>>;
+  /** A trace store to record the running operations in (see record.ts); the lot and operation strings change after they are written. */
+  readonly db?: string;
+  /** Log lines of the recorder (default: standard error). */
+  readonly log?: (line: string) => void;
 }
 
 export interface OpcuaSimulator {
@@ -28,6 +33,8 @@ export interface OpcuaSimulator {
   readonly port: number;
   readonly line: SimulatedLine;
   readonly server: LineServer;
+  /** The recorder of the running operations (with `db`). */
+  readonly recorder?: OperationRecorder;
   /** The instant whose values the variables hold now. */
   readonly updatedAt: Date;
   stop(): Promise<void>;
@@ -69,19 +76,28 @@ export async function simulateOpcua(opts: SimulateOpcuaOptions = {}): Promise<Op
   const line = createLine(opts);
   const tags = line.tags();
   const hasUsers = opts.users !== undefined && Object.keys(opts.users).length > 0;
-  const server = await startLineServer({
-    port: opts.port ?? 4840,
-    pkiDir: opts.pkiDir ?? defaultSimulatorPkiDir(),
-    tags,
-    ...(hasUsers ? { users: opts.users, allowAnonymous: false } : { allowAnonymous: true }),
-  });
+  const recorder = opts.db !== undefined ? await openOperationRecorder({ db: opts.db, line, ...(opts.log ? { log: opts.log } : {}) }) : undefined;
+  let server: LineServer;
+  try {
+    server = await startLineServer({
+      port: opts.port ?? 4840,
+      pkiDir: opts.pkiDir ?? defaultSimulatorPkiDir(),
+      tags,
+      ...(hasUsers ? { users: opts.users, allowAnonymous: false } : { allowAnonymous: true }),
+    });
+  } catch (e) {
+    await recorder?.close();
+    throw e;
+  }
   const numbers = tags.filter((t): t is NumberTag => t.kind === 'number');
   const texts = new Map<string, string>();
 
   let updatedAt = new Date(0);
-  const write = (at: Date): void => {
+  let stopped = false;
+  const apply = (at: Date, states: readonly MachineState[]): void => {
+    if (stopped) return;
     for (const t of numbers) server.set(t.equipment, t.parameter, line.value(t.equipment, t.parameter, at)!, at);
-    for (const s of line.state(at)) {
+    for (const s of states) {
       for (const [name, value] of [['lot', s.lot], ['operation', s.operation]] as const) {
         const key = `${s.equipment}\u0000${name}`;
         if (texts.get(key) === value) continue;
@@ -91,6 +107,13 @@ export async function simulateOpcua(opts: SimulateOpcuaOptions = {}): Promise<Op
     }
     updatedAt = at;
   };
+  // With a recorder, a machine's new operation is in the store before its first value is served.
+  const write = (at: Date): void | Promise<void> => {
+    const states = line.state(at);
+    const recorded = recorder?.observe(states);
+    if (!recorded) return apply(at, states);
+    return recorded.then(() => apply(at, states));
+  };
   const ticker = periodTicker(line.periodMs, write);
   ticker.start();
 
@@ -99,11 +122,14 @@ export async function simulateOpcua(opts: SimulateOpcuaOptions = {}): Promise<Op
     port: server.port,
     line,
     server,
+    ...(recorder ? { recorder } : {}),
     get updatedAt() {
       return updatedAt;
     },
     async stop() {
-      ticker.stop();
+      await ticker.stop();
+      stopped = true;
+      await recorder?.close();
       await server.stop();
     },
   };
