@@ -30,7 +30,9 @@ echo "== tracereport trace forward $lot_fwd   (the recall list)"
 bin/tracereport trace forward "$lot_fwd" --db "$db"
 
 # Live data: a simulated line publishes over MQTT and the zero-config collector writes it into the trace store
-# (docs/collectors.md); both run until the demo stops. The planted excursion raises a limit alarm.
+# (docs/collectors.md); both run until the demo stops. The simulator records the operations its machines run in
+# the store (--db), so the collector judges each sample on the spec of the product running: the planted excursion
+# raises a limit alarm on the product's USL.
 echo
 echo "== live data: tracereport simulate mqtt -> tracereport collect --mqtt (runs while the server runs)"
 bash scripts/services.sh
@@ -47,7 +49,7 @@ trap 'exit 143' TERM
 bin/tracereport collect --mqtt mqtt://127.0.0.1:1883 --db "$db" --journal "$data/journal" 2> "$data/collect.log" &
 pids+=($!)
 for _ in $(seq 1 50); do grep -q "collecting from" "$data/collect.log" 2>/dev/null && break; sleep 0.2; done
-bin/tracereport simulate mqtt --broker mqtt://127.0.0.1:1883 --rate 2 --excursion-at "$since" --excursion-for 60 > "$data/simulate.log" 2>&1 &
+bin/tracereport simulate mqtt --broker mqtt://127.0.0.1:1883 --rate 2 --excursion-at "$since" --excursion-for 60 --db "$db" > "$data/simulate.log" 2>&1 &
 pids+=($!)
 
 # The built-in reports over the planted incident (templates/*.json; docs/template-format.md).
