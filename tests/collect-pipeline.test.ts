@@ -13,6 +13,7 @@ import { openTraceStore } from '../trace/store.js';
 import { Journal, JournalFullError } from '../collectors/pipeline/journal.js';
 import { toJournalAlarm, toJournalReading } from '../collectors/pipeline/journal-format.js';
 import { Pipeline } from '../collectors/pipeline/pipeline.js';
+import { dialectTargets } from './support/databases.js';
 import type { AlarmChange, Reading } from '../collectors/types.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -275,3 +276,37 @@ function change(kind: 'raise' | 'clear', equipment: string, value: number, at: n
   return { kind, rule: 'limit_high', equipment, parameter: 'temp', value, limit: 120, severity: 'critical', at: new Date(at), message: `temp ${value} vs USL 120` };
 }
 
+
+const targets = await dialectTargets();
+
+describe.each(targets)('collector pipeline on $label', (target) => {
+  it.skipIf(target.unavailable !== '')(
+    'many small batches, written as fast as the store takes them (two at once on PostgreSQL): every sample once, alarm raises and clears in order',
+    async () => {
+      const t = await target.create();
+      const db = await openTraceStore(t.url);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tr-collect-order-'));
+      cleanups.push(async () => {
+        await db.close();
+        await t.drop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+      const p = Pipeline.start({ db, journal: { dir: path.join(dir, 'journal'), maxBytes: 1 << 30 }, batch: { size: 20, maxDelayMs: 600_000 }, log: silent });
+      // 60 batches of 20 readings; every batch raises the alarm and the next one clears it.
+      const N = 60;
+      for (let b = 0; b < N; b++) {
+        p.add(readings('ORD-1', 19, b * 20));
+        p.addAlarms([change(b % 2 === 0 ? 'raise' : 'clear', 'ORD-1', 100 + b, T0 + b * 20_000 + 19_000)]);
+        p.add(readings('ORD-1', 1, b * 20 + 19)); // fills the batch: sealed here, with its alarm
+        await new Promise((r) => setTimeout(r, b % 3));
+      }
+      const s = await p.stop();
+      expect(s).toMatchObject({ readingsIn: N * 20, written: N * 20, duplicates: 0, batchesSealed: N, alarmsWritten: N });
+      expect(await storedValues(db, 'ORD-1')).toEqual(Array.from({ length: N * 20 }, (_, i) => i));
+      const rows = await db.query<{ value: number; cleared_at: unknown }>('select value, cleared_at from alarm order by raised_at');
+      expect(rows.map((r) => r.value)).toEqual(Array.from({ length: N / 2 }, (_, i) => 100 + 2 * i));
+      expect(rows.every((r) => r.cleared_at !== null)).toBe(true);
+    },
+    60_000,
+  );
+});

@@ -19,7 +19,7 @@ import type { DataSource } from '../../datasources/data-source.js';
 import type { AlarmChange, Reading } from '../types.js';
 import { Journal, JournalFullError, type JournalBatch } from './journal.js';
 import { toJournalAlarm, toJournalReading, type JournalReading } from './journal-format.js';
-import { StoreWriter } from './store-writer.js';
+import { StoreWriter, type StoreWriteResult } from './store-writer.js';
 
 export interface PipelineOptions {
   db: DataSource;
@@ -78,6 +78,8 @@ export class Pipeline {
   private readonly log: (m: string) => void;
   private readonly size: number;
   private readonly maxDelayMs: number;
+  /** Groups of batches written at once (the store writer's concurrency: 2 on PostgreSQL, else 1). */
+  private readonly concurrency: number;
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   private readonly counters: PipelineStatus;
@@ -104,6 +106,7 @@ export class Pipeline {
     this.maxBackoff = opts.retry?.maxMs ?? 10_000;
     this.journal = new Journal({ ...opts.journal, onWarning: this.log });
     this.writer = new StoreWriter(opts.db);
+    this.concurrency = this.writer.concurrency;
     const replayBytes = this.journal.recovery.bytes;
     if (replayBytes > 0) this.log(`replaying ${replayBytes} unwritten journal bytes from ${this.journal.dir}`);
     this.counters = {
@@ -321,8 +324,6 @@ export class Pipeline {
   }
 
   private writerCaughtUp = true;
-  /** Sealed batches read from the journal and not yet stored (written together, retried together). */
-  private pending: JournalBatch[] | undefined;
 
   /**
    * The next sealed batch, and the ones sealed behind it while the writer was busy, up to MERGED_READINGS
@@ -341,12 +342,43 @@ export class Pipeline {
     return out;
   }
 
+  /** Starts writing a group of batches; the returned group settles (never rejects) with its result or error. */
+  private startWrite(batches: JournalBatch[]): WriteGroup {
+    const one = batches.length === 1;
+    const group: WriteGroup = { batches, settled: false, done: Promise.resolve() };
+    group.done = this.writer
+      .write(one ? batches[0]!.readings : batches.flatMap((b) => b.readings), one ? batches[0]!.alarms : batches.flatMap((b) => b.alarms))
+      .then(
+        (r) => {
+          group.result = r;
+        },
+        (e: unknown) => {
+          group.error = e ?? new Error('the write failed');
+        },
+      )
+      .finally(() => {
+        group.settled = true;
+      });
+    return group;
+  }
+
+  /**
+   * Writes sealed batches in journal order, up to the writer's concurrency at once (PostgreSQL: the next group is
+   * prepared and sent while the store works on the one before). The journal's checkpoint moves only over groups
+   * stored with every group before them. While the store fails, one group at a time is tried again with backoff;
+   * groups that were stored behind a failed one are kept (not written again).
+   */
   private async run(): Promise<void> {
     let backoff = this.minBackoff;
+    const queue: WriteGroup[] = [];
     while (!this.abandoned) {
-      const batches = (this.pending ??= this.nextBatches());
-      if (!batches.length) {
-        this.pending = undefined;
+      while (queue.length < this.concurrency && (this.counters.db !== 'down' || queue.length === 0)) {
+        const batches = this.nextBatches();
+        if (!batches.length) break;
+        queue.push(this.startWrite(batches));
+      }
+      const head = queue[0];
+      if (!head) {
         this.writerCaughtUp = true;
         for (const w of this.idleWaiters.splice(0)) w();
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -354,43 +386,63 @@ export class Pipeline {
         continue;
       }
       this.writerCaughtUp = false;
-      try {
-        const one = batches.length === 1;
-        const r = await this.writer.write(one ? batches[0]!.readings : batches.flatMap((b) => b.readings), one ? batches[0]!.alarms : batches.flatMap((b) => b.alarms));
-        if (this.abandoned) return;
-        this.journal.commit(batches[batches.length - 1]!.end);
-        this.pending = undefined;
+      if (queue.length < this.concurrency && this.counters.db !== 'down') {
+        // Room for another write: go on at the head's end or at the next sealed batch, whichever comes first.
+        await Promise.race([head.done, new Promise<void>((resolve) => (this.wake = resolve))]);
+        this.wake = undefined;
+        if (!head.settled) continue;
+      } else await head.done;
+      if (this.abandoned) return;
+      if (head.error === undefined) {
+        queue.shift();
+        const r = head.result!;
+        this.journal.commit(head.batches[head.batches.length - 1]!.end);
         this.counters.written += r.written;
         this.counters.duplicates += r.duplicates;
         this.counters.alarmsWritten += r.alarms;
-        this.counters.batchesWritten += batches.length;
+        this.counters.batchesWritten += head.batches.length;
         this.counters.lastWriteAt = new Date();
         if (this.counters.db === 'down') {
           this.log(`trace store back after ${((Date.now() - this.downSince!) / 1000).toFixed(1)} s; writing the ${this.journal.pendingBytes()} journal bytes collected meanwhile`);
         }
         this.counters.db = 'up';
         backoff = this.minBackoff;
-      } catch (e) {
-        if (this.abandoned) return;
-        const message = (e as Error).message ?? String(e);
-        if (this.counters.db !== 'down') {
-          this.downSince = Date.now();
-          this.log(`cannot write to the trace store (${message}); collecting into the journal and retrying`);
-        }
-        this.counters.db = 'down';
-        this.noteError(`trace store: ${message}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, backoff);
-          this.cancelSleep = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.cancelSleep = undefined;
-        backoff = Math.min(this.maxBackoff, backoff * 2);
+        // A group that failed behind this one (the store was away) goes again now that the store answers.
+        for (let i = 0; i < queue.length; i++) if (queue[i]!.error !== undefined) queue[i] = this.startWrite(queue[i]!.batches);
+        continue;
       }
+      // The head failed: let the groups behind it settle, then try the head again after the backoff.
+      await Promise.all(queue.map((g) => g.done));
+      if (this.abandoned) return;
+      const message = (head.error as Error)?.message ?? String(head.error);
+      if (this.counters.db !== 'down') {
+        this.downSince = Date.now();
+        this.log(`cannot write to the trace store (${message}); collecting into the journal and retrying`);
+      }
+      this.counters.db = 'down';
+      this.noteError(`trace store: ${message}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, backoff);
+        this.cancelSleep = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.cancelSleep = undefined;
+      if (this.abandoned) return;
+      backoff = Math.min(this.maxBackoff, backoff * 2);
+      queue[0] = this.startWrite(head.batches);
     }
   }
+}
+
+/** Batches written in one transaction, and how that went. */
+interface WriteGroup {
+  batches: JournalBatch[];
+  settled: boolean;
+  done: Promise<void>;
+  result?: StoreWriteResult;
+  error?: unknown;
 }
 
 function validCode(s: unknown): boolean {

@@ -28,12 +28,41 @@ const SQLITE_BUSY_MS = 250;
 export class StoreWriter {
   private readonly events: EventWriter;
   private readonly equipmentIds = new Map<string, number>();
+  /**
+   * The alarm writes in call order (a clear never overtakes its raise when two writes are in flight): each waits
+   * for the one passed before it and fails when that one failed. A write passed once none is in flight starts
+   * afresh (a retry).
+   */
+  private alarmsDone: Promise<unknown> = Promise.resolve();
+  private writing = 0;
+  /**
+   * Writes that may be in flight at once (the ingest writer's: 2 on PostgreSQL, where the next batch is prepared
+   * and sent while the store works on the one before; else 1). They are applied in call order all the same.
+   */
+  readonly concurrency: number;
 
   constructor(private readonly db: DataSource) {
     this.events = createEventWriter(db);
+    this.concurrency = Math.max(1, this.events.concurrency ?? 1);
   }
 
   async write(readings: readonly JournalReading[], alarms: readonly JournalAlarm[]): Promise<StoreWriteResult> {
+    if (this.writing === 0) this.alarmsDone = Promise.resolve();
+    this.writing++;
+    try {
+      const samples = this.writeSamples(readings);
+      // Alarms after this write's samples and after the alarms of the write before.
+      const changed = Promise.all([samples, this.alarmsDone]).then(() => (alarms.length ? this.writeAlarms(alarms) : 0));
+      this.alarmsDone = changed;
+      changed.catch(() => undefined); // awaited below; the next write sees the failure through alarmsDone
+      const [{ written, duplicates }, alarmCount] = await Promise.all([samples, changed]);
+      return { written, duplicates, alarms: alarmCount };
+    } finally {
+      this.writing--;
+    }
+  }
+
+  private async writeSamples(readings: readonly JournalReading[]): Promise<{ written: number; duplicates: number }> {
     if (this.db.dialect === 'sqlite') await this.shortBusyTimeout();
     let written = 0;
     let duplicates = 0;
@@ -48,8 +77,7 @@ export class StoreWriter {
       written = r.written;
       duplicates = r.duplicates;
     }
-    const changed = alarms.length ? await this.writeAlarms(alarms) : 0;
-    return { written, duplicates, alarms: changed };
+    return { written, duplicates };
   }
 
   /**

@@ -4,7 +4,7 @@ import { traceEvent } from '../../trace/ingest/events.js';
 import { ingestEvents } from '../../trace/ingest/ingest.js';
 import { openTraceStore } from '../../trace/store.js';
 import { dialectTargets, type TestDatabase } from '../../tests/support/databases.js';
-import { storeOperationSource, type OperationSource } from './running-product.js';
+import { RunningOperations, storeOperationSource, type OperationSource } from './running-product.js';
 
 /**
  * The operation running on an equipment at a time, read from the trace store on every dialect:
@@ -122,5 +122,33 @@ describe.each(targets.filter((t) => t.dialect !== 'mssql'))('running operations 
       { type: 'operation', id: 'k8', operation: 'K8', lot: 'L-K8', equipment: 'CHK-4', step: 10, start: at('07:00:00'), end: at('07:30:00') },
     ]));
     expect([...(await source.changed(spans))].sort()).toEqual(['CHK-1', 'CHK-2', 'CHK-3', 'CHK-NEW']);
+  });
+});
+
+describe('RunningOperations loads', () => {
+  it('a line coming up asks for every machine at once: at most 4 reads run together, every one is answered', async () => {
+    let active = 0;
+    let most = 0;
+    const source: OperationSource = {
+      async span() {
+        active++;
+        most = Math.max(most, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        return { op: null, fromMs: -Infinity, toMs: Infinity, token: undefined };
+      },
+      async changed() {
+        return new Set<string>();
+      },
+    };
+    const ops = new RunningOperations(source, { refreshMs: 60_000 });
+    try {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => ops.load(`EQ-${i}`, ms('08:00:00'))));
+      expect(most).toBe(4);
+      for (let i = 0; i < 40; i++) expect(ops.at(`EQ-${i}`, ms('08:00:00'))).toBeNull();
+      expect(ops.status()).toMatchObject({ loads: 40, failures: 0, equipment: 40 });
+    } finally {
+      ops.close();
+    }
   });
 });

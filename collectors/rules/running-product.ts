@@ -103,6 +103,11 @@ interface EquipmentCache {
 
 /** Spans kept per equipment: a few, so that readings slightly out of order around a product change do not reload. */
 const MAX_SPANS = 4;
+/**
+ * Loads run at once at most. A line coming up asks for the operation of every machine together: unbounded, those
+ * reads would fill the store's connection pool and the pipeline's writes would queue behind them for seconds.
+ */
+const MAX_CONCURRENT_LOADS = 4;
 
 export class RunningOperations {
   private readonly cache = new Map<string, EquipmentCache>();
@@ -112,6 +117,8 @@ export class RunningOperations {
   private readonly counters = { loads: 0, failures: 0, checks: 0, dropped: 0 };
   private failing = false;
   private checking: Promise<void> | undefined;
+  private activeLoads = 0;
+  private readonly waitingLoads: (() => void)[] = [];
 
   constructor(
     private readonly source: OperationSource,
@@ -152,7 +159,7 @@ export class RunningOperations {
       this.counters.loads++;
       let entry: Entry;
       try {
-        const span = await withTimeout(this.source.span(equipment, tsMs), this.loadTimeoutMs);
+        const span = await withTimeout(this.limited(() => this.source.span(equipment, tsMs)), this.loadTimeoutMs);
         if (!(tsMs >= span.fromMs && tsMs < span.toMs)) throw new Error(`the span read for ${new Date(tsMs).toISOString()} does not hold that time`);
         this.recovered();
         entry = span;
@@ -204,6 +211,19 @@ export class RunningOperations {
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  /** Runs a read when fewer than MAX_CONCURRENT_LOADS run (a finished read hands its slot to the next waiting one). */
+  private async limited<T>(read: () => Promise<T>): Promise<T> {
+    if (this.activeLoads >= MAX_CONCURRENT_LOADS) await new Promise<void>((resolve) => this.waitingLoads.push(resolve));
+    else this.activeLoads++;
+    try {
+      return await read();
+    } finally {
+      const next = this.waitingLoads.shift();
+      if (next) next();
+      else this.activeLoads--;
+    }
   }
 
   private drop(equipment: string): void {
