@@ -4,7 +4,7 @@
  * speed; the collector's CPU and RSS with 10,000 tags.
  *
  *   npm run build && node dist/bench/collect.js [--samples 100000] [--pg postgres://postgres@127.0.0.1:5432/test] [--only e2e]
- *                                             [--values N --publishers P] [--stores sqlite,postgres] [--drop-sample-fk] [--prof DIR] [--ceiling]
+ *                                             [--values N --publishers P] [--stores sqlite,postgres] [--prof DIR] [--ceiling]
  *
  * End to end, three shapes: one value per message (the zero-config convention) from one publisher and from four,
  * and ten values per message (one equipment's parameters, read by JSON paths from a --config).
@@ -413,13 +413,7 @@ async function cases(): Promise<void> {
       const url = new URL(pgAdmin);
       url.pathname = `/${name}`;
       try {
-        if (process.argv.includes('--drop-sample-fk')) {
-          // An experiment: what PostgreSQL's per-row check of the sample -> equipment foreign key costs.
-          const store = await openTraceStore(url.toString());
-          await store.query('alter table sample drop constraint if exists sample_equipment_id_foreign');
-          await store.close();
-        }
-        await endToEnd(`MQTT -> PostgreSQL${process.argv.includes('--drop-sample-fk') ? ' without the sample FK' : ''}`, url.toString(), samples, 1000, shape);
+        await endToEnd('MQTT -> PostgreSQL', url.toString(), samples, 1000, shape);
       } finally {
         await admin.raw(`drop database if exists ${name} with (force)`);
         await admin.destroy();

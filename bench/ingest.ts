@@ -2,7 +2,7 @@
  * NDJSON ingest throughput (DESIGN §10: ≥ 100,000 events/s into SQLite, ≥ 50,000 into PostgreSQL).
  *
  *   node dist/bench/ingest.js [--events 500000] [--db URL] [--pg-admin URL] [--runs 1] [--batch-size 5000]
- *                             [--samples-per-lot 40] [--json] [--out FILE] [--drop-sample-fk]
+ *                             [--samples-per-lot 40] [--json] [--out FILE]
  *
  * Writes N realistic events to a temporary NDJSON file (mostly process samples, plus master data, lots,
  * operations, consumes, inspections, alarms, shipments, in plant order, with consumes naming lots before their
@@ -33,13 +33,11 @@ const args = parseArgs(process.argv.slice(2), {
   'samples-per-lot': 'number',
   out: 'string',
   json: 'flag',
-  'drop-sample-fk': 'flag',
 });
 /**
  * An experiment, not a setting: PostgreSQL checks the sample → equipment foreign key once per sample row (a
  * query per row, ~40 % of the server's ingest work); this drops it in the bench database to show what it costs.
  */
-const dropSampleFk = !!args['drop-sample-fk'];
 const N = Number(args.events ?? 500_000);
 const runs = Number(args.runs ?? 1);
 const batchSize = args['batch-size'] === undefined ? undefined : Number(args['batch-size']);
@@ -206,7 +204,6 @@ async function measure(target: Target, file: string, run: number): Promise<Resul
   try {
     const db = await openTraceStore(store.url);
     try {
-      if (dropSampleFk && db.dialect === 'postgres') await db.query('alter table sample drop constraint if exists sample_equipment_id_foreign');
       let validateAt = 0;
       let writeAt = 0;
       const t0 = performance.now();

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DataSource } from '../datasources/data-source.js';
 import * as m001 from './migrations/001-trace-store.js';
+import * as m002 from './migrations/002-sample-without-equipment-fk.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,6 +11,7 @@ interface Migration {
 /** Migrations are compiled into the package (no files to find at run time), applied in name order. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-trace-store': m001,
+  '002-sample-without-equipment-fk': m002,
 };
 
 const source: Knex.MigrationSource<string> = {

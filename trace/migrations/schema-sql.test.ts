@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import knexFactory from 'knex';
 import * as m001 from './001-trace-store.js';
+import * as m002 from './002-sample-without-equipment-fk.js';
 
 /** Compiles the migration's DDL for a client without a server (SQL Server cannot run here). */
 async function ddl(client: string): Promise<string[]> {
@@ -36,6 +37,21 @@ describe('trace store DDL', () => {
       expect([...new Set(indexNames(other))], client).toEqual([...new Set(indexNames(base))]);
       expect(other.join('\n'), client).toMatch(/primary key \([`"[]?equipment_id[`"\]]?, [`"[]?parameter[`"\]]?, [`"[]?ts/i);
     }
+  });
+});
+
+describe('migration 002 DDL', () => {
+  it.each([
+    ['mssql', /alter table \[sample\] drop constraint \[sample_equipment_id_foreign\]/i],
+    ['pg', /alter table "sample" drop constraint "sample_equipment_id_foreign"/i],
+    ['mysql2', /alter table `sample` drop foreign key `sample_equipment_id_foreign`/i],
+  ])('%s drops the sample -> equipment foreign key by its name', async (client, expected) => {
+    const k = knexFactory({ client, useNullAsDefault: true });
+    const out: string[] = [];
+    const fake = { client: k.client, schema: { alterTable: async (name: string, cb: never) => void out.push(k.schema.alterTable(name, cb).toString()) } };
+    await m002.up(fake as never);
+    await k.destroy();
+    expect(out.join('\n')).toMatch(expected);
   });
 });
 
