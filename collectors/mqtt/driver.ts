@@ -84,7 +84,8 @@ export class MqttDriver implements Driver {
   private firstConnect = true;
   private lastWarnAt = 0;
   private unwarned = 0;
-  private acksHeld = false;
+  /** The connection whose acknowledgements this turn holds (corked until the turn's readings are journaled). */
+  private acksHeldOn: MqttClient['stream'] | undefined;
 
   constructor(
     private readonly config: MqttDriverConfig,
@@ -276,11 +277,12 @@ export class MqttDriver implements Driver {
    */
   private holdAcks(): void {
     const stream = this.client?.stream;
-    if (this.acksHeld || !stream || typeof stream.cork !== 'function') return;
-    this.acksHeld = true;
+    // Per stream: after a reconnect in the same turn, the new connection's acknowledgements are held as well.
+    if (!stream || stream === this.acksHeldOn || typeof stream.cork !== 'function') return;
+    this.acksHeldOn = stream;
     stream.cork();
     setImmediate(() => {
-      this.acksHeld = false;
+      if (this.acksHeldOn === stream) this.acksHeldOn = undefined;
       try {
         this.sink?.journaled?.();
       } catch (e) {
