@@ -95,6 +95,54 @@ describe('embed tokens', () => {
     expect(life.json.error.details.path).toBe('$.expiresInSeconds');
   });
 
+  it('links are listed for their maker (everyone\'s for an admin), without the token', async () => {
+    const mine = await makeToken(clients.designer!, { templateId, params: { line: 'L2' }, expiresInSeconds: 600 });
+    expect(mine.status, JSON.stringify(mine.json)).toBe(201);
+    const theirs = await makeToken(clients.admin!, { templateId, params: { line: 'L1' } });
+    const listed = (await clients.designer!.request('GET', '/api/embed-tokens')).json.links as Record<string, unknown>[];
+    expect(listed.map((l) => l.jti)).toContain(mine.json.jti);
+    expect(listed.map((l) => l.jti)).not.toContain(theirs.json.jti);
+    expect(listed.every((l) => l.createdBy === 'u-designer')).toBe(true);
+    const one = listed.find((l) => l.jti === mine.json.jti)!;
+    expect(one).toMatchObject({ templateId, params: { line: 'L2' }, createdBy: 'u-designer', expiresAt: mine.json.expiresAt });
+    expect(JSON.stringify(listed)).not.toContain(mine.json.token);
+    const all = (await clients.admin!.request('GET', '/api/embed-tokens')).json.links as { jti: string }[];
+    expect(all.map((l) => l.jti)).toEqual(expect.arrayContaining([mine.json.jti, theirs.json.jti]));
+    expect((await clients.viewer!.request('GET', '/api/embed-tokens')).status).toBe(403);
+  });
+
+  it('a revoked link stops at once; only its maker or an admin may revoke it; revoking is audited once', async () => {
+    const made = await makeToken(clients.admin!, { templateId, params: { line: 'L1' } });
+    const anon = new Client(server.url);
+    expect((await anon.request('GET', made.json.path)).status).toBe(200);
+    // Another maker's link is not theirs to see or revoke.
+    const denied = await clients.designer!.request('DELETE', `/api/embed-tokens/${made.json.jti}`);
+    expect(denied.status).toBe(404);
+    expect((await anon.request('GET', made.json.path)).status).toBe(200);
+    const revoked = await clients.admin!.request('DELETE', `/api/embed-tokens/${made.json.jti}`);
+    expect(revoked.status, JSON.stringify(revoked.json)).toBe(200);
+    expect(revoked.json).toMatchObject({ jti: made.json.jti, revokedBy: 'admin' });
+    const r = await anon.request('GET', made.json.path);
+    expect(r.status).toBe(401);
+    expect(r.json.error.message).toMatch(/revoked on \d{4}-\d\d-\d\dT.*ask for a new one/);
+    const again = await clients.admin!.request('DELETE', `/api/embed-tokens/${made.json.jti}`);
+    expect(again.json.revokedAt).toBe(revoked.json.revokedAt);
+    const audits = (await clients.admin!.request('GET', '/api/audit?action=embed.revoke')).json.rows as { params: { jti: string } }[];
+    expect(audits.filter((a) => a.params.jti === made.json.jti)).toHaveLength(1);
+    const usable = (await clients.admin!.request('GET', '/api/embed-tokens')).json.links as { jti: string }[];
+    expect(usable.map((l) => l.jti)).not.toContain(made.json.jti);
+    const everything = (await clients.admin!.request('GET', '/api/embed-tokens?all=true')).json.links as { jti: string; revokedAt?: string }[];
+    expect(everything.find((l) => l.jti === made.json.jti)?.revokedAt).toBe(revoked.json.revokedAt);
+    expect((await clients.admin!.request('DELETE', '/api/embed-tokens/nosuchlink')).status).toBe(404);
+  });
+
+  it('a correctly signed token that this server never recorded is refused', async () => {
+    const unrecorded = await signEmbedToken(embedKey(server.services.store.secretKey), { template: templateId, version: 1, params: { line: 'L1' }, by: 'admin' }, 600);
+    const r = await new Client(server.url).request('GET', `/embed/${unrecorded.token}`);
+    expect(r.status).toBe(401);
+    expect(r.json.error.message).toMatch(/not on record/);
+  });
+
   it('a deleted template ends its links (404)', async () => {
     const made = await makeToken(clients.admin!, { templateId, params: { line: 'L1' } });
     await clients.admin!.request('DELETE', `/api/templates/${templateId}`);

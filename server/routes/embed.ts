@@ -1,7 +1,8 @@
 /**
  * Embedding one report in another site's iframe without a login: a designer or admin makes a signed
  * token locking the template version and its parameter values; `/embed/<token>` renders that report
- * as HTML until the token expires. Browsers frame it only on the origins given to `serve --embed-origin`.
+ * as HTML until the token expires or is revoked (every link is recorded: listed and revoked one by one).
+ * Browsers frame it only on the origins given to `serve --embed-origin`.
  */
 import { TraceReportError } from '../../datasources/errors.js';
 import { convertValue } from '../../renderer/params.js';
@@ -11,6 +12,8 @@ import { CONTENT_SECURITY_POLICY } from '../security-headers.js';
 import { sendRender } from '../render/send-render.js';
 import { userBindings } from '../render/user-bindings.js';
 import { findUserForLogin } from '../store/users.js';
+import { getEmbedLink, listEmbedLinks, recordEmbedLink, revokeEmbedLink } from '../store/embed-links.js';
+import { allows } from '../auth/permissions.js';
 import { audit, bodyOf, userOf, type RouteDef } from './route.js';
 
 export const embedRoutes: RouteDef[] = [
@@ -40,9 +43,47 @@ export const embedRoutes: RouteDef[] = [
         convertValue(p, value);
       }
       const made = await signEmbedToken(embedKey(s.store.secretKey), { template: id, version, params: params as Record<string, unknown>, by: user.username }, seconds as number);
+      await recordEmbedLink(s.store.knex, {
+        jti: made.jti, templateId: id, version, params: params as Record<string, unknown>, createdBy: user.username, createdAt: new Date().toISOString(), expiresAt: made.expiresAt,
+      });
       await audit(ctx, { action: 'embed.create', object: `template:${id}`, params: { version, params, jti: made.jti, expiresAt: made.expiresAt } });
       ctx.status = 201;
-      ctx.body = { path: `/embed/${made.token}`, token: made.token, expiresAt: made.expiresAt, version };
+      ctx.body = { path: `/embed/${made.token}`, token: made.token, jti: made.jti, expiresAt: made.expiresAt, version };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/embed-tokens',
+    permission: 'embed.create',
+    summary: 'the embed links one made (everyone\'s for users.manage), newest first; ?all=true adds expired and revoked ones (tokens themselves are never shown again)',
+    async handler(ctx, s) {
+      const user = userOf(ctx);
+      const all = ctx.query.all === 'true';
+      const everyone = allows(user.roles, 'users.manage');
+      ctx.body = { links: await listEmbedLinks(s.store.knex, { all, ...(everyone ? {} : { createdBy: user.username }) }) };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/api/embed-tokens/:jti',
+    permission: 'embed.create',
+    summary: 'revoke one embed link by its id (jti): its own maker, or a user with users.manage; the link stops working at once',
+    async handler(ctx, s) {
+      const user = userOf(ctx);
+      const jti = ctx.params.jti ?? '';
+      const link = await getEmbedLink(s.store.knex, jti);
+      const everyone = allows(user.roles, 'users.manage');
+      // Another maker's link is "not found" to a user who may not manage it (its id says nothing to them).
+      if (!link || (!everyone && link.createdBy !== user.username)) {
+        throw new TraceReportError('NOT_FOUND', `no embed link "${jti}" of yours; GET /api/embed-tokens lists them`);
+      }
+      if (link.revokedAt) {
+        ctx.body = link;
+        return;
+      }
+      const after = (await revokeEmbedLink(s.store.knex, jti, user.username))!;
+      await audit(ctx, { action: 'embed.revoke', object: `template:${link.templateId}`, params: { jti, createdBy: link.createdBy, expiresAt: link.expiresAt } });
+      ctx.body = after;
     },
   },
   {
@@ -52,6 +93,9 @@ export const embedRoutes: RouteDef[] = [
     summary: 'the embedded report as HTML (the signed token is the credential); framable only by the --embed-origin origins',
     async handler(ctx, s) {
       const claims = await verifyEmbedToken(embedKey(s.store.secretKey), ctx.params.token ?? '');
+      const link = await getEmbedLink(s.store.knex, claims.jti);
+      if (!link) throw new TraceReportError('AUTH_REQUIRED', 'this embed link is not on record (made before links were recorded, or by another server); ask for a new one');
+      if (link.revokedAt) throw new TraceReportError('AUTH_REQUIRED', `this embed link was revoked on ${link.revokedAt}; ask for a new one`);
       // The report shows what its maker may see: their row-level values, and only while they can still view it.
       const maker = (await findUserForLogin(s.store.knex, claims.by))?.user;
       if (!maker || maker.disabled) throw new TraceReportError('FORBIDDEN', `the user who made this embed link (${claims.by}) no longer exists or is disabled; ask for a new link`);

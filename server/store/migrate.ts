@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DataSource } from '../../datasources/data-source.js';
 import * as m001 from './migrations/001-server-config.js';
+import * as m002 from './migrations/002-embed-links.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -8,7 +9,7 @@ interface Migration {
 }
 
 /** Compiled into the package like the trace store's; own table so both can share one database. */
-const MIGRATIONS: Record<string, Migration> = { '001-server-config': m001 };
+const MIGRATIONS: Record<string, Migration> = { '001-server-config': m001, '002-embed-links': m002 };
 
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(MIGRATIONS).sort(),
