@@ -19,6 +19,8 @@ export interface SourceOptions {
   rowLimit?: number;
   /** Milliseconds a statement may run. */
   statementTimeoutMs?: number;
+  /** Connections open at once at most (default 10; SQLite 1). */
+  maxConnections?: number;
 }
 
 export interface QueryOptions {
@@ -31,7 +33,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * A named connection to one database. Runs SQL templates with named parameters, always bound by the
- * driver; results come as arrays or as an async stream of rows.
+ * driver; results come as arrays or as an async stream of rows. Given another DataSource instead of a
+ * URL, it runs on that one's connections (its own name and limits); closing it leaves them open.
  */
 export class DataSource {
   readonly name: string;
@@ -41,15 +44,22 @@ export class DataSource {
   readonly spec: SourceSpec;
   private readonly rowLimit: number;
   private readonly timeoutMs: number;
+  private readonly ownsConnections: boolean;
 
-  constructor(name: string, url: string, options: SourceOptions = {}) {
+  constructor(name: string, url: string | DataSource, options: SourceOptions = {}) {
     this.name = name;
-    this.spec = parseSourceUrl(url);
+    this.spec = typeof url === 'string' ? parseSourceUrl(url) : url.spec;
     this.dialect = this.spec.dialect;
     this.display = this.spec.display;
     this.rowLimit = options.rowLimit ?? DEFAULT_ROW_LIMIT;
     this.timeoutMs = options.statementTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.ownsConnections = typeof url === 'string';
+    if (typeof url !== 'string') {
+      this.knex = url.knex;
+      return;
+    }
     const config: Knex.Config = { ...this.spec.knexConfig };
+    if (options.maxConnections) config.pool = { ...(config.pool ?? {}), max: options.maxConnections };
     const timeoutMs = this.timeoutMs;
     if (this.dialect === 'sqlite') {
       config.pool = {
@@ -231,7 +241,7 @@ export class DataSource {
   }
 
   async close(): Promise<void> {
-    await this.knex.destroy();
+    if (this.ownsConnections) await this.knex.destroy();
   }
 }
 

@@ -74,4 +74,23 @@ export class ServerMetrics {
     );
     collectDefaultMetrics({ register: this.registry, prefix: 'tracereport_' });
   }
+
+  // The pool of open data sources (server/render/source-pool.ts).
+  readonly sourcesOpened = new Counter({
+    name: 'tracereport_source_pool_opened_total',
+    help: 'Data sources the pool opened (one knex client each; a render of a source already open opens none)',
+    registers: [this.registry],
+  });
+
+  /** Shows the sources the pool holds open, read when scraped. */
+  watchSourcePool(open: () => number): void {
+    new Gauge({
+      name: 'tracereport_source_pool_open',
+      help: 'Data sources the pool holds open (registered sources read in the last 5 minutes, at most 50 idle)',
+      registers: [this.registry],
+      collect() {
+        this.set(open());
+      },
+    });
+  }
 }

@@ -7,6 +7,7 @@ import type { TemplateStore } from './store/templates.js';
 import type { DataSourceStore } from './store/data-sources.js';
 import type { ServerMetrics } from './metrics.js';
 import type { QueryCache } from './render/query-cache.js';
+import type { SourcePool } from './render/source-pool.js';
 
 export interface ServerSettings {
   /** Idle time after which a session ends (ms). */
@@ -48,6 +49,8 @@ export interface Services {
   metrics: ServerMetrics;
   /** Dataset results with a cacheTtl, per process. */
   queryCache: QueryCache;
+  /** The registered data sources kept open across renders. */
+  sourcePool: SourcePool;
   logger: Logger;
   settings: ServerSettings;
 }

@@ -20,6 +20,7 @@ import { openServerStore } from './store/open.js';
 import { deleteExpiredSessions } from './store/sessions.js';
 import { TemplateStore } from './store/templates.js';
 import { QueryCache } from './render/query-cache.js';
+import { SourcePool } from './render/source-pool.js';
 
 export interface StartOptions {
   port?: number;
@@ -49,7 +50,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const traceDbUrl = opts.traceDb ?? defaultTraceDb();
   let traceDb;
   try {
-    traceDb = await openTraceStore(traceDbUrl);
+    // SQLite: readers side by side (renders stream from it while the trace API reads).
+    traceDb = await openTraceStore(traceDbUrl, { maxConnections: 4 });
   } catch (e) {
     await store.close();
     throw e;
@@ -59,16 +61,20 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   let pool: BrowserPool | undefined;
   const queryCache: QueryCache = new QueryCache(undefined, undefined, (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats());
+  const dataSources = new DataSourceStore(store.knex, store.secretKey, store.dataDir);
+  const sourcePool = new SourcePool(dataSources, { onOpen: () => metrics.sourcesOpened.inc() });
+  metrics.watchSourcePool(() => sourcePool.status().open);
   const services: Services = {
     store,
     templates: new TemplateStore(store.knex),
-    dataSources: new DataSourceStore(store.knex, store.secretKey, store.dataDir),
+    dataSources,
     auditKey: key,
     traceDbUrl,
     traceDb,
     browserPool: () => (pool ??= new BrowserPool()),
     metrics,
     queryCache,
+    sourcePool,
     logger: opts.logger ?? pino({ name: 'tracereport' }),
     settings: { ...DEFAULT_SETTINGS, ...opts.settings, tls: Boolean(tls) },
   };
@@ -87,6 +93,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     server = listening;
   } catch (e) {
+    await sourcePool.close();
     await traceDb.close();
     await store.close();
     throw e;
@@ -107,6 +114,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.closeAllConnections();
       });
       await pool?.close();
+      await sourcePool.close();
       await traceDb.close();
       await store.close();
     },

@@ -84,7 +84,8 @@ export function cacheTtls(template: Template | undefined, source: string): Map<s
 export class CachingDataSource extends DataSource {
   constructor(
     name: string,
-    url: string,
+    /** The database, or an open source whose connections to use (see DataSource). */
+    url: string | DataSource,
     options: SourceOptions,
     private readonly cache: QueryCache,
     private readonly ttls: Map<string, number>,

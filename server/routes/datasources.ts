@@ -51,6 +51,7 @@ export const dataSourceRoutes: RouteDef[] = [
       const id = idParam(ctx);
       const input = inputOf(bodyOf(ctx));
       const { before, after } = await s.dataSources.update(id, input);
+      s.sourcePool.forget(id);
       s.queryCache.clear();
       await audit(ctx, { action: 'datasource.update', object: `datasource:${id}`, before, after, params: { passwordChanged: input.password !== undefined } });
       ctx.body = { dataSource: after };
@@ -64,6 +65,7 @@ export const dataSourceRoutes: RouteDef[] = [
     async handler(ctx, s) {
       const id = idParam(ctx);
       const before = await s.dataSources.delete(id);
+      s.sourcePool.forget(id);
       s.queryCache.clear();
       await audit(ctx, { action: 'datasource.delete', object: `datasource:${id}`, before });
       ctx.status = 204;
