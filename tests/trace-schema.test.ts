@@ -40,7 +40,7 @@ describe.each(targets)('trace store schema on $label', (target) => {
     await m002.up(db.knex);
     expect(await sampleForeignKeys(db)).toBe(expected);
     const applied = await db.query<{ name: string }>('select name from tr_migrations order by name');
-    expect(applied.map((r) => r.name)).toEqual(['001-trace-store', '002-sample-without-equipment-fk']);
+    expect(applied.map((r) => r.name)).toEqual(['001-trace-store', '002-sample-without-equipment-fk', '003-collector-status']);
   });
 
   it.skipIf(target.unavailable !== '')('a store made before migration 002 is brought up to it when opened', async () => {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { DataSource } from '../datasources/data-source.js';
 import * as m001 from './migrations/001-trace-store.js';
 import * as m002 from './migrations/002-sample-without-equipment-fk.js';
+import * as m003 from './migrations/003-collector-status.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: Record<string, Migration> = {
   '001-trace-store': m001,
   '002-sample-without-equipment-fk': m002,
+  '003-collector-status': m003,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import knexFactory from 'knex';
 import * as m001 from './001-trace-store.js';
 import * as m002 from './002-sample-without-equipment-fk.js';
+import * as m003 from './003-collector-status.js';
 
 /** Compiles the migration's DDL for a client without a server (SQL Server cannot run here). */
 async function ddl(client: string): Promise<string[]> {
@@ -52,6 +53,33 @@ describe('migration 002 DDL', () => {
     await m002.up(fake as never);
     await k.destroy();
     expect(out.join('\n')).toMatch(expected);
+  });
+});
+
+describe('migration 003 DDL', () => {
+  /** The collector_status table as each client compiles it. */
+  async function collectorStatusDdl(client: string): Promise<string> {
+    const k = knexFactory({ client, useNullAsDefault: true });
+    const out: string[] = [];
+    const fake = { client: k.client, schema: { createTable: async (name: string, cb: never) => void out.push(k.schema.createTable(name, cb).toString()) } };
+    await m003.up(fake as never);
+    await k.destroy();
+    expect(out).toHaveLength(1);
+    return out[0]!;
+  }
+
+  it.each([
+    ['better-sqlite3', /create table `collector_status`/, /`status` text/, /`updated_at` datetime not null/],
+    ['pg', /create table "collector_status"/, /"status" text/, /"updated_at" timestamptz\(3\) not null/],
+    ['mysql2', /create table `collector_status`/, /`status` mediumtext/, /`updated_at` datetime\(3\) not null/],
+    ['mssql', /CREATE TABLE \[collector_status\]/, /\[status\] nvarchar\(max\)/, /\[updated_at\] datetime2 not null/],
+  ])('%s: collector_status keyed by id, times with milliseconds, the status as long text', async (client, table, status, updated) => {
+    const sql = await collectorStatusDdl(client);
+    expect(sql).toMatch(table);
+    expect(sql).toMatch(status);
+    expect(sql).toMatch(updated);
+    expect(sql).toMatch(/primary key \([`"[]?id[`"\]]?\)/i);
+    for (const column of ['host', 'pid', 'started_at', 'interval_ms', 'state']) expect(sql).toMatch(new RegExp(`[\`"[]${column}[\`"\\]] \\w+(\\(\\d+\\))? not null`));
   });
 });
 
