@@ -4,6 +4,7 @@ import { TraceReportError } from '../datasources/errors.js';
 import { parseCollectorConfig, readCollectorConfig, type CollectorConfig } from '../collectors/config.js';
 import { startCollector, type Collector, type CollectorStatus } from '../collectors/collector.js';
 import { conventionDriverConfig, DEFAULT_TOPIC_PREFIX } from '../collectors/mqtt/convention.js';
+import { defaultCollectorId, MAX_COLLECTOR_ID } from '../collectors/heartbeat.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { action, DB_OPTION_HELP } from './common.js';
 
@@ -14,6 +15,7 @@ interface CollectCliOptions {
   clientId?: string;
   db?: string;
   journal?: string;
+  name?: string;
 }
 
 /** Exit code when the journal is full or the disk refuses a write (collection stopped). */
@@ -29,6 +31,7 @@ export function register(program: Command): void {
     .option('--client-id <id>', 'with --mqtt: MQTT client id of the persistent session (default tracereport-collect-mqtt)')
     .option('--db <db>', DB_OPTION_HELP)
     .option('--journal <dir>', 'journal folder (default: the config\'s journal.dir, data/journal)')
+    .option('--name <id>', 'this collector\'s name in the trace store\'s collector_status, shown by the server (default <host>:<journal folder>)')
     .action(action(async (opts: CollectCliOptions) => collect(opts)));
 }
 
@@ -47,8 +50,13 @@ function configFrom(opts: CollectCliOptions): CollectorConfig {
 
 async function collect(opts: CollectCliOptions): Promise<void> {
   const config = configFrom(opts);
+  const name = opts.name?.trim();
+  if (opts.name !== undefined && (!name || name.length > MAX_COLLECTOR_ID)) {
+    throw new TraceReportError('ARGUMENT_INVALID', `--name: a collector name of 1 to ${MAX_COLLECTOR_ID} characters`);
+  }
   const db = await openTraceStore(opts.db ?? config.db ?? defaultTraceDb());
   const journalDir = path.resolve(opts.journal ?? config.journal.dir);
+  const id = name || defaultCollectorId(journalDir);
   let exitCode = 0;
   let stopping: Promise<void> | undefined;
   let line: StatusLine | undefined;
@@ -67,6 +75,7 @@ async function collect(opts: CollectCliOptions): Promise<void> {
     config,
     db,
     journalDir,
+    id,
     onFatal: (e) => {
       fatal = e;
       // Stop on the next turn: the driver that hit the limit is still inside its callback.
@@ -81,7 +90,7 @@ async function collect(opts: CollectCliOptions): Promise<void> {
     throw e;
   }
   const sources = config.drivers.map((d) => `${d.type} ${d.name}`).join(', ');
-  process.stderr.write(`tracereport collect: collecting from ${sources} into ${db.display}; journal ${journalDir}\n`);
+  process.stderr.write(`tracereport collect: collecting from ${sources} into ${db.display}; journal ${journalDir}; status as "${id}"\n`);
   line = new StatusLine(collector.status);
 
   await new Promise<void>((resolve) => {

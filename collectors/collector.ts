@@ -13,6 +13,7 @@ import { loadSpcHistory } from './rules/history.js';
 import { ProductRules } from './rules/product-rules.js';
 import { RunningOperations, storeOperationSource } from './rules/running-product.js';
 import { Notifier, type NotifierStatus } from './notify/notifier.js';
+import { defaultCollectorId, Heartbeat } from './heartbeat.js';
 import type { AlarmChange, Driver, DriverStatus, Reading, ReadingSink } from './types.js';
 
 export interface CollectorOptions {
@@ -31,6 +32,10 @@ export interface CollectorOptions {
   drivers?: Driver[];
   /** Journal segment size (default 64 MiB). */
   segmentBytes?: number;
+  /** The collector's id in the store's collector_status (default `<host>:<journal folder>`). */
+  id?: string;
+  /** The heartbeat into collector_status (collectors/heartbeat.ts; default every 5 s); false: none. */
+  heartbeat?: false | { intervalMs?: number };
 }
 
 export interface CollectorStatus {
@@ -78,9 +83,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // Drivers first: a driver section the driver itself refuses stops the start before anything runs.
   const drivers = opts.drivers ?? (await Promise.all(config.drivers.map((c) => createDriver(c, log))));
 
+  const journalDir = opts.journalDir ?? config.journal.dir;
   const pipeline = Pipeline.start({
     db,
-    journal: { dir: opts.journalDir ?? config.journal.dir, maxBytes: config.journal.maxBytes, segmentBytes: opts.segmentBytes },
+    journal: { dir: journalDir, maxBytes: config.journal.maxBytes, segmentBytes: opts.segmentBytes },
     batch: config.batch,
     log,
     onFatal: (e) => opts.onFatal?.(e),
@@ -166,6 +172,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ...(notifier ? { notify: notifier.status() } : {}),
   });
 
+  const heartbeat = opts.heartbeat === false ? undefined : new Heartbeat({ db, id: opts.id ?? defaultCollectorId(journalDir), status, log, intervalMs: opts.heartbeat?.intervalMs });
+  heartbeat?.start();
+
   let stopped: Promise<CollectorStatus> | undefined;
   return {
     status,
@@ -180,6 +189,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           log(`rules: ${(e as Error).message}`);
         }
         await pipeline.stop(stopOpts);
+        await heartbeat?.stop(status());
         await notifier?.close();
         return status();
       })();
