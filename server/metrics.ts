@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics of one server: request durations by route, renders by format and their durations,
- * query cache lookups and rows, and the PDF browser pool (read when scraped; 0 before the first PDF).
+ * query cache lookups and rows, the PDF browser pool (read when scraped; 0 before the first PDF), and the
+ * collectors writing into the trace store, from their heartbeat rows (read when scraped, cached 2 s).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BrowserPoolStats } from '../renderer/pdf/browser-pool.js';
+import { collectorUp, type CollectorStatusRecord } from '../collectors/heartbeat.js';
 
 /** The pool's gauges: metric name suffix, help, the figure it shows. */
 const POOL_GAUGES: readonly [string, string, keyof BrowserPoolStats][] = [
@@ -12,6 +14,51 @@ const POOL_GAUGES: readonly [string, string, keyof BrowserPoolStats][] = [
   ['busy', 'PDF renders holding a page of the pool', 'busy'],
   ['queued', 'PDF renders waiting for a page of the pool', 'queued'],
   ['capacity', 'Pages the PDF pool renders on at once (0 before the pool exists)', 'capacity'],
+];
+
+/** How long one read of the collectors' rows serves scrapes, and how long a scrape waits for it. */
+const COLLECTORS_CACHE_MS = 2000;
+const COLLECTORS_WAIT_MS = 2000;
+
+type CollectorRows = () => Promise<readonly CollectorStatusRecord[]>;
+
+/**
+ * The collectors' rows for a scrape: one read serves every gauge of the scrape and any scrape within 2 s. A read
+ * that fails or takes longer than 2 s gives no rows (the collector gauges are left out of that scrape; /metrics
+ * itself never fails or hangs because the trace store does), and no second read starts while one is under way.
+ */
+function cachedCollectorRows(read: CollectorRows): () => Promise<readonly CollectorStatusRecord[]> {
+  let cached: { at: number; rows: Promise<readonly CollectorStatusRecord[]> } | undefined;
+  let reading: Promise<readonly CollectorStatusRecord[]> | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > COLLECTORS_CACHE_MS) {
+      if (!reading) {
+        const started: Promise<readonly CollectorStatusRecord[]> = read()
+          .catch(() => [])
+          .finally(() => {
+            if (reading === started) reading = undefined;
+          });
+        reading = started;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const rows = Promise.race([
+        reading,
+        new Promise<readonly CollectorStatusRecord[]>((resolve) => (timer = setTimeout(() => resolve([]), COLLECTORS_WAIT_MS))),
+      ]).finally(() => clearTimeout(timer));
+      cached = { at: now, rows };
+    }
+    return cached.rows;
+  };
+}
+
+/** The collector gauges: metric name suffix, help, the figure (undefined: not shown for that collector). */
+const COLLECTOR_GAUGES: readonly [string, string, (r: CollectorStatusRecord, now: number) => number | undefined][] = [
+  ['up', 'Collector heartbeat seen within 3 intervals (15 s) and not stopped: 1, else 0', (r, now) => (collectorUp(r, now) ? 1 : 0)],
+  ['readings_in_total', 'Readings the collector accepted into its journal since it started', (r) => r.status?.pipeline.readingsIn],
+  ['written_total', 'Samples the collector stored since it started', (r) => r.status?.pipeline.written],
+  ['journal_bytes', 'Bytes in the collector\'s journal not yet written to the store', (r) => r.status?.pipeline.journalBytes],
+  ['store_up', 'The collector is up and its last write to the trace store worked: 1, else 0', (r, now) => (r.status ? (collectorUp(r, now) && r.status.pipeline.db === 'up' ? 1 : 0) : undefined)],
 ];
 
 export class ServerMetrics {
@@ -45,12 +92,18 @@ export class ServerMetrics {
   });
   readonly cacheRows: Gauge;
   readonly pool: Readonly<Record<string, Gauge>>;
+  readonly collectors: Readonly<Record<string, Gauge>>;
 
   /**
    * @param cachedRows rows held in the query cache
    * @param poolStats the PDF browser pool's figures, undefined while there is no pool (all 0)
+   * @param collectorRows the collectors' heartbeat rows (collectors/heartbeat.ts readCollectorStatuses)
    */
-  constructor(cachedRows: () => number = () => 0, poolStats: () => BrowserPoolStats | undefined = () => undefined) {
+  constructor(
+    cachedRows: () => number = () => 0,
+    poolStats: () => BrowserPoolStats | undefined = () => undefined,
+    collectorRows: CollectorRows = async () => [],
+  ) {
     this.cacheRows = new Gauge({
       name: 'tracereport_query_cache_rows',
       help: 'Rows held in the query cache',
@@ -72,6 +125,43 @@ export class ServerMetrics {
         }),
       ]),
     );
+    const rows = cachedCollectorRows(collectorRows);
+    const collectors: Record<string, Gauge> = Object.fromEntries(
+      COLLECTOR_GAUGES.map(([suffix, help, figure]) => [
+        suffix,
+        new Gauge({
+          name: `tracereport_collector_${suffix}`,
+          help,
+          labelNames: ['collector'] as const,
+          registers: [this.registry],
+          async collect() {
+            const list = await rows();
+            const now = Date.now();
+            this.reset();
+            for (const r of list) {
+              const v = figure(r, now);
+              if (v !== undefined) this.set({ collector: r.id }, v);
+            }
+          },
+        }),
+      ]),
+    );
+    collectors.driver_connected = new Gauge({
+      name: 'tracereport_collector_driver_connected',
+      help: 'A collector driver\'s connection to its device or broker: 1 connected (collector up), else 0',
+      labelNames: ['collector', 'driver'] as const,
+      registers: [this.registry],
+      async collect() {
+        const list = await rows();
+        const now = Date.now();
+        this.reset();
+        for (const r of list) {
+          const up = collectorUp(r, now);
+          for (const d of r.status?.drivers ?? []) this.set({ collector: r.id, driver: d.name }, up && d.state === 'connected' ? 1 : 0);
+        }
+      },
+    });
+    this.collectors = collectors;
     collectDefaultMetrics({ register: this.registry, prefix: 'tracereport_' });
   }
 

@@ -21,6 +21,8 @@ import { deleteExpiredSessions } from './store/sessions.js';
 import { TemplateStore } from './store/templates.js';
 import { QueryCache } from './render/query-cache.js';
 import { SourcePool } from './render/source-pool.js';
+import { readCollectorStatuses } from '../collectors/heartbeat.js';
+import { MAX_COLLECTORS } from './routes/collectors.js';
 
 export interface StartOptions {
   port?: number;
@@ -60,7 +62,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const key = deriveAuditKey(store.secretKey);
   let pool: BrowserPool | undefined;
   const queryCache: QueryCache = new QueryCache(undefined, undefined, (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
-  const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats());
+  const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats(), () => readCollectorStatuses(traceDb, { limit: MAX_COLLECTORS, timeoutMs: 2000 }));
   const dataSources = new DataSourceStore(store.knex, store.secretKey, store.dataDir);
   const sourcePool = new SourcePool(dataSources, { onOpen: () => metrics.sourcesOpened.inc() });
   metrics.watchSourcePool(() => sourcePool.status().open);

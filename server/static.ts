@@ -1,6 +1,6 @@
 /**
  * The built web viewer (designer/, built by `npm run build` into dist/designer): its files, and
- * index.html for the viewer's own pages (`/`, `/login`, `/view/<report>`, `/reports/<id>`, `/audit`)
+ * index.html for the viewer's own pages (`/`, `/login`, `/view/<report>`, `/reports/<id>`, `/audit`, `/collectors`)
  * so a deep link or a reload opens the app. Mounted after the API router, so every API path keeps
  * its JSON answers (an unknown /api path stays a JSON 404). The files hold no data: they are served
  * without a session; every API call the app makes is checked by the route table's guard.
@@ -17,7 +17,7 @@ import { TraceReportError } from '../datasources/errors.js';
 export const VIEWER_DIR_ENV = 'TRACEREPORT_VIEWER_DIR';
 
 /** Paths the viewer app routes itself: answered with index.html. */
-const APP_PAGES = [/^\/$/, /^\/login\/?$/, /^\/audit\/?$/, /^\/view\/[^/]+\/?$/, /^\/reports\/\d+\/?$/];
+const APP_PAGES = [/^\/$/, /^\/login\/?$/, /^\/audit\/?$/, /^\/collectors\/?$/, /^\/view\/[^/]+\/?$/, /^\/reports\/\d+\/?$/];
 
 export function isViewerPage(p: string): boolean {
   return APP_PAGES.some((re) => re.test(p));

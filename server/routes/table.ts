@@ -8,6 +8,7 @@ import { templateRoutes } from './templates.js';
 import { reportRoutes } from './reports.js';
 import { traceRoutes } from './trace.js';
 import { auditRoutes } from './audit.js';
+import { collectorRoutes } from './collectors.js';
 import { embedRoutes } from './embed.js';
 import { viewerRoutes } from './viewer.js';
 import type { RouteDef } from './route.js';
@@ -22,6 +23,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...reportRoutes,
   ...traceRoutes,
   ...auditRoutes,
+  ...collectorRoutes,
   ...embedRoutes,
   ...viewerRoutes,
 ];
