@@ -31,7 +31,7 @@ const get = (p: string) => new Client(server.url).request('GET', p);
 
 describe('serving the built viewer', () => {
   it('the viewer pages, deep links included, are index.html without a session; no inline script under the CSP', async () => {
-    for (const p of ['/', '/login', '/login?next=%2Faudit', '/view/batch-trace?lot=FG-1&x=2', '/reports/3', '/audit']) {
+    for (const p of ['/', '/login', '/login?next=%2Faudit', '/view/batch-trace?lot=FG-1&x=2', '/reports/3', '/audit', '/collectors']) {
       const r = await get(p);
       expect(r.status, p).toBe(200);
       expect(r.headers.get('content-type')).toContain('text/html');

@@ -7,6 +7,7 @@ import { apiJson, onAuthRequired, setCsrfToken } from './api';
 import { Header } from './components/Header';
 import { useI18n } from './i18n';
 import { AuditPage } from './pages/AuditPage';
+import { CollectorsPage } from './pages/CollectorsPage';
 import { HomePage } from './pages/HomePage';
 import { LoginPage, loginPath } from './pages/LoginPage';
 import { ReportPage } from './pages/ReportPage';
@@ -22,6 +23,7 @@ function Page({ loc }: { loc: Location }) {
   if (report) return <ReportPage key={loc.state.id} reportRef={report[1]!} />;
   if (view) return <ReportPage key={loc.state.id} reportRef={decodeURIComponent(view[1]!)} />;
   if (/^\/audit\/?$/.test(loc.path)) return <AuditPage />;
+  if (/^\/collectors\/?$/.test(loc.path)) return <CollectorsPage />;
   if (loc.path === '/') return <HomePage />;
   return (
     <main className="page">

@@ -92,3 +92,34 @@ export type Value = string | string[] | boolean | null;
 export type Values = Record<string, Value>;
 /** Parameter values as sent to the server and written into the URL. */
 export type Params = Record<string, string | string[] | boolean>;
+
+/** One collector as GET /api/collectors shows it (from its heartbeat row in the trace store). */
+export interface CollectorInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** Heartbeat within 3 intervals and not stopped. */
+  up: boolean;
+  state: string;
+  startedAt: string;
+  updatedAt: string;
+  /** Milliseconds since the last heartbeat, by the server's clock when it answered. */
+  ageMs: number;
+  intervalMs: number;
+  drivers: { name: string; type: string; state: string; lastError?: string; readings: number; lastReadingAt?: string; reconnects: number }[];
+  pipeline: {
+    state: string;
+    readingsIn: number;
+    written: number;
+    duplicates: number;
+    refused: number;
+    rejected: number;
+    alarmsWritten: number;
+    journalBytes: number;
+    db: string;
+    lastError?: string;
+    lastErrorAt?: string;
+    lastWriteAt?: string;
+  };
+  rules: { enabled: boolean; openAlarms: number; alarmChanges: number };
+}

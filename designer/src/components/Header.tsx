@@ -32,6 +32,11 @@ export function Header() {
             {t('nav.audit')}
           </Link>
         )}
+        {can(me, 'collectors.read') && (
+          <Link href="/collectors" className={active(path.startsWith('/collectors'))} data-testid="nav-collectors">
+            {t('nav.collectors')}
+          </Link>
+        )}
       </nav>
       <div className="who">
         <span className="user" title={t('nav.user', { user: me.user.username })} data-testid="user">
