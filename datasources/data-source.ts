@@ -19,8 +19,8 @@ export interface SourceOptions {
   rowLimit?: number;
   /** Milliseconds a statement may run. */
   statementTimeoutMs?: number;
-  /** Connections open at once at most (default 10; SQLite 1). */
-  maxConnections?: number;
+  /** Connections open at once at most (default 10; SQLite 1); with idleMs, none is kept once idle that long. */
+  connections?: { max?: number; idleMs?: number };
 }
 
 export interface QueryOptions {
@@ -59,7 +59,9 @@ export class DataSource {
       return;
     }
     const config: Knex.Config = { ...this.spec.knexConfig };
-    if (options.maxConnections) config.pool = { ...(config.pool ?? {}), max: options.maxConnections };
+    const pool = options.connections;
+    if (pool?.max) config.pool = { ...(config.pool ?? {}), max: pool.max };
+    if (pool?.idleMs !== undefined) config.pool = { ...(config.pool ?? {}), min: 0, idleTimeoutMillis: pool.idleMs };
     const timeoutMs = this.timeoutMs;
     if (this.dialect === 'sqlite') {
       config.pool = {
@@ -170,6 +172,8 @@ export class DataSource {
     if (this.dialect === 'sqlite') {
       const conn = (await this.knex.client.acquireConnection()) as BetterSqlite3.Database;
       try {
+        // Preparing uses the schema the connection last read; a read brings in another process's changes.
+        conn.prepare('select 1 from sqlite_master limit 1').get();
         const stmt = conn.prepare(native.sql);
         return stmt.reader ? stmt.columns().map((c) => c.name) : null;
       } catch (e) {

@@ -53,7 +53,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   let traceDb;
   try {
     // SQLite: readers side by side (renders stream from it while the trace API reads).
-    traceDb = await openTraceStore(traceDbUrl, { maxConnections: 4 });
+    traceDb = await openTraceStore(traceDbUrl, { connections: { max: 4 } });
   } catch (e) {
     await store.close();
     throw e;

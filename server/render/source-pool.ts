@@ -10,10 +10,14 @@
  *   recently used idle one first. A source a render holds is never closed under it: a retired one is
  *   closed when its last render lets go, so `maxOpen` is exceeded only while more sources are in use.
  * - Broken connections: the knex pools of PostgreSQL, MariaDB/MySQL and SQL Server drop a connection
- *   the server closed (restart, kill) and connect anew on the next query. A SQLite file replaced by
- *   another one (rename, delete and re-create: a new inode) is noticed at the next render, which closes
- *   the old handles and opens the new file; a file overwritten in place is SQLite's to notice (it does,
- *   from the file's change counter, at the next read transaction).
+ *   the server closed (restart, kill) and connect anew on the next query.
+ * - SQLite: up to 4 connections per source (WAL readers side by side), each closed after 10 s idle, so
+ *   between bursts of renders no handle is left on the file (nor its -wal and -shm). A file replaced by
+ *   another one (renamed over, or deleted and re-created: a new inode) is noticed at the next render: the
+ *   old handles close first (they hold the old file's -wal and -shm, which a connection to the new file
+ *   would take for its own; the render waits up to 30 s for renders still reading the old file), then the
+ *   new file opens. A file overwritten in place is SQLite's to notice (the change counter in its header,
+ *   at the next read transaction).
  * - Each render gets its own view of the pooled source (its name, limits, query-cache TTLs); closing the
  *   view ends the streams it left open and lets go of the source. Connections are shared, results never:
  *   rows come from the database or from the query cache keyed by bound values (query-cache.ts).
@@ -30,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, type QueryOptions, type Row, type SourceOptions } from '../../datasources/data-source.js';
 import { TraceReportError, isTraceReportError } from '../../datasources/errors.js';
 import { isSet, type ParamValues } from '../../datasources/named-params.js';
+import { parseSourceUrl } from '../../datasources/source-url.js';
 import type { DataSourceInfo, DataSourceStore } from '../store/data-sources.js';
 import { CachingDataSource, type QueryCache } from './query-cache.js';
 
@@ -44,6 +49,10 @@ export interface SourcePoolOptions {
   columnsTtlMs?: number;
   /** Connections of one SQLite source (WAL readers side by side; a long export does not block the rest). */
   sqliteConnections?: number;
+  /** A SQLite connection idle this long is closed (its -wal and -shm files go with the last one) (ms). */
+  sqliteIdleMs?: number;
+  /** How long a render waits for the handles on a replaced SQLite file to close before it gives up (ms). */
+  replacedWaitMs?: number;
   /** Called each time the pool opens a source (metrics). */
   onOpen?: () => void;
 }
@@ -180,9 +189,12 @@ interface Entry {
   /** Out of the pool: closed when the last view lets go. */
   retired: boolean;
   closing?: Promise<void>;
+  /** Settles when the source is closed. */
+  closed: Promise<void>;
+  markClosed: () => void;
   columns: ColumnCache;
-  /** SQLite: the file and its identity when opened (no path: not a file). */
-  file: { path?: string; identity?: string };
+  /** Once open: the source; for SQLite, the file and its identity when opened (no path: not a file). */
+  file: { source?: DataSource; path?: string; identity?: string };
 }
 
 export class SourcePool {
@@ -196,6 +208,8 @@ export class SourcePool {
   private readonly maxOpen: number;
   private readonly columnsTtlMs: number;
   private readonly sqliteConnections: number;
+  private readonly sqliteIdleMs: number;
+  private readonly replacedWaitMs: number;
   private readonly onOpen: () => void;
   private readonly sweeper: NodeJS.Timeout;
   private counts = { open: 0, inUse: 0, opened: 0, closed: 0 };
@@ -210,6 +224,8 @@ export class SourcePool {
     this.maxOpen = options.maxOpen ?? 50;
     this.columnsTtlMs = options.columnsTtlMs ?? 60_000;
     this.sqliteConnections = options.sqliteConnections ?? 4;
+    this.sqliteIdleMs = options.sqliteIdleMs ?? 10_000;
+    this.replacedWaitMs = options.replacedWaitMs ?? 30_000;
     this.onOpen = options.onOpen ?? (() => undefined);
     this.traceColumns = new ColumnCache(this.columnsTtlMs, now);
     this.sweeper = setInterval(() => this.sweep(), options.sweepMs ?? 30_000);
@@ -289,8 +305,13 @@ export class SourcePool {
     }
   }
 
+  /**
+   * Opens a source. A SQLite file replaced by another opens once the handles on the old one (of any source
+   * naming that path) are closed: they hold the old file's -wal and -shm, which a connection to the new
+   * file would take for its own.
+   */
   private openEntry(info: DataSourceInfo, version: string): Entry {
-    const file: NonNullable<Entry['file']> = {};
+    const file: Entry['file'] = {};
     const ready = (async () => {
       let c;
       try {
@@ -301,21 +322,46 @@ export class SourcePool {
         }
         throw err;
       }
-      const sqlite = info.dialect === 'sqlite';
-      const source = new DataSource(c.name, c.url, sqlite ? { maxConnections: this.sqliteConnections } : {});
-      if (sqlite && source.spec.database !== ':memory:') {
-        file.path = source.spec.database;
-        file.identity = fileIdentity(file.path);
+      const spec = parseSourceUrl(c.url);
+      if (spec.dialect === 'sqlite' && spec.database !== ':memory:') {
+        const current = fileIdentity(spec.database);
+        const stale = [...this.live].filter((o) => o.file !== file && o.file.path === spec.database && o.file.identity !== current);
+        for (const o of stale) this.retire(o);
+        await this.waitClosed(stale, info.name);
+        file.path = spec.database;
+        file.identity = fileIdentity(spec.database);
       }
+      const source = new DataSource(c.name, c.url, spec.dialect === 'sqlite' ? { connections: { max: this.sqliteConnections, idleMs: this.sqliteIdleMs } } : {});
+      file.source = source;
       this.counts.open++;
       this.counts.opened++;
       this.onOpen();
       return source;
     })();
     ready.catch(() => undefined); // a failure reaches the renders that await it
-    const e: Entry = { id: info.id, name: info.name, version, ready, file, leases: 0, lastUsed: this.now(), retired: false, columns: new ColumnCache(this.columnsTtlMs, this.now) };
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const e: Entry = { id: info.id, name: info.name, version, ready, file, leases: 0, lastUsed: this.now(), retired: false, closed, markClosed, columns: new ColumnCache(this.columnsTtlMs, this.now) };
     this.live.add(e);
     return e;
+  }
+
+  /** Waits for sources to close, at most `replacedWaitMs`. */
+  private async waitClosed(sources: Entry[], name: string): Promise<void> {
+    if (sources.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.replacedWaitMs)));
+    try {
+      if (await Promise.race([Promise.all(sources.map((o) => o.closed)).then(() => false), gaveUp])) {
+        throw new TraceReportError(
+          'SOURCE_CONNECT_FAILED',
+          `source "${name}": its SQLite file was replaced while reports still read the old one; try again once they are done`,
+          { source: name },
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private letGo(e: Entry): void {
@@ -343,13 +389,20 @@ export class SourcePool {
   private closeEntry(e: Entry): void {
     if (e.closing) return;
     this.live.delete(e);
-    const closing = (async () => {
-      const source = await e.ready.catch(() => undefined);
-      if (!source) return;
-      await source.close().catch(() => undefined);
+    // Counted as closed from here (at once when it is open): nothing new runs on it, and its connections
+    // close as their queries end.
+    const count = () => {
       this.counts.open--;
       this.counts.closed++;
-    })();
+    };
+    const openNow = e.file.source;
+    if (openNow) count();
+    const closing = (async () => {
+      const source = openNow ?? (await e.ready.catch(() => undefined));
+      if (!source) return;
+      if (!openNow) count();
+      await source.close().catch(() => undefined);
+    })().finally(() => e.markClosed());
     e.closing = closing;
     this.closing.add(closing);
     void closing.finally(() => this.closing.delete(closing));
