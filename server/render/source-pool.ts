@@ -22,9 +22,9 @@
  *   view ends the streams it left open and lets go of the source. Connections are shared, results never:
  *   rows come from the database or from the query cache keyed by bound values (query-cache.ts).
  * - `columns()` (the field check before rows are read) is cached per source version, SQL template and
- *   the bound parameters' names with whether each is set: that is all the SQL sent to describe the
- *   result depends on ({{#if}} blocks read "set or not"; values are bound, and a bound value never
- *   changes the result's column names). Only answers are cached, not "cannot tell" or errors, and only
+ *   the bound parameters' names with whether each is set: that is all the result's column names can depend
+ *   on ({{#if}} blocks read "set or not"; values are bound, and neither a bound value nor the number of
+ *   placeholders a list takes changes the column names). Only answers are cached, not "cannot tell" or errors, and only
  *   for `columnsTtlMs` (60 s), so a changed database schema is seen within a minute.
  * - The trace store (source `trace`) is the server's own open store (services.traceDb): the pool hands
  *   out views of it and never closes it.
