@@ -105,8 +105,12 @@ export class DataSource {
   async query<T extends Row = Row>(sqlTemplate: string, params: ParamValues = {}, opts: QueryOptions = {}): Promise<T[]> {
     const raw = this.raw(sqlTemplate, params);
     const limit = opts.rowLimit ?? this.rowLimit;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const started = performance.now();
     try {
-      const result = await raw.timeout(opts.timeoutMs ?? this.timeoutMs, { cancel: this.dialect !== 'sqlite' });
+      const result = await raw.timeout(timeoutMs, { cancel: this.dialect !== 'sqlite' });
+      // SQLite runs a statement synchronously and cannot be interrupted: the timeout is checked once it returns.
+      if (this.dialect === 'sqlite' && performance.now() - started > timeoutMs) throw this.timeoutError(timeoutMs);
       const rows = extractRows<T>(this.dialect, result);
       if (rows.length > limit) {
         throw new TraceReportError('SOURCE_ROW_LIMIT', `query on source "${this.name}" returned more than ${limit} rows; narrow it with parameters or raise the source's row limit`, {
@@ -135,16 +139,29 @@ export class DataSource {
       });
     if (this.dialect === 'sqlite') {
       const native = raw.toSQL().toNative();
+      const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
       const conn = (await this.knex.client.acquireConnection()) as BetterSqlite3.Database;
+      let it: IterableIterator<unknown> | undefined;
       try {
-        const it = conn.prepare(native.sql).iterate(...(native.bindings as unknown[]));
-        for (const row of it) {
+        // Each step runs synchronously and cannot be interrupted: the time spent in the database (not
+        // the time the reader takes between rows) is checked after each step, so a statement over its
+        // time fails at its next row (a long aggregate once it has its answer).
+        it = conn.prepare(native.sql).iterate(...(native.bindings as unknown[]));
+        let spent = 0;
+        for (;;) {
+          const before = performance.now();
+          const next = it.next();
+          spent += performance.now() - before;
+          if (spent > timeoutMs) throw this.timeoutError(timeoutMs);
+          if (next.done) break;
+          const row = next.value;
           if (++count > limit) throw over();
           yield row as T;
         }
       } catch (e) {
         throw this.wrapError(e);
       } finally {
+        it?.return?.(); // ends the statement (the connection is busy until then)
         await this.knex.client.releaseConnection(conn);
       }
       return;
@@ -226,12 +243,16 @@ export class DataSource {
     const msg = redactUrl(String(err?.message ?? e));
     if (err?.name === 'KnexTimeoutError' || /statement timeout|max_statement_time|maximum statement execution time|canceling statement/i.test(msg)) {
       if (/acquiring a connection/i.test(msg)) return this.connectError(e);
-      return new TraceReportError('SOURCE_TIMEOUT', `query on source "${this.name}" ran longer than its statement timeout (${this.timeoutMs} ms); narrow it or raise the timeout`, {
-        source: this.name,
-      });
+      return this.timeoutError(this.timeoutMs);
     }
     if (isConnectionFailure(err)) return this.connectError(e);
     return new TraceReportError('SOURCE_QUERY_FAILED', `query on source "${this.name}" (${this.display}) failed: ${msg}`, { source: this.name, driverCode: err?.code }, { cause: e });
+  }
+
+  private timeoutError(timeoutMs: number): TraceReportError {
+    return new TraceReportError('SOURCE_TIMEOUT', `query on source "${this.name}" ran longer than its statement timeout (${timeoutMs} ms); narrow it or raise the timeout`, {
+      source: this.name,
+    });
   }
 
   private connectError(e: unknown): TraceReportError {

@@ -3,7 +3,7 @@
  * per registered source, shared by every render that reads it, instead of a new client and, for SQLite,
  * a new connection with its pragmas per request.
  *
- * - Keyed by the source's id and version (updated-at, name, URL): a source edited or deleted in the
+ * - Keyed by the source's id and version (updated-at, name, URL, limits): a source edited or deleted in the
  *   config store is closed (`forget` from the routes at once, `sync` with the store's list at each render
  *   for edits made elsewhere), and the next render opens the new one.
  * - Closed after `idleMs` without a render (5 min), at shutdown, and beyond `maxOpen` (50) the least
@@ -18,6 +18,10 @@
  *   would take for its own; the render waits up to 30 s for renders still reading the old file), then the
  *   new file opens. A file overwritten in place is SQLite's to notice (the change counter in its header,
  *   at the next read transaction).
+ * - Limits: each view applies the source's stored `rowLimit` and `statementTimeoutMs` (null: the defaults,
+ *   1,000,000 rows and 60 s). The timeout is also set on the source's own connections when it opens, so it
+ *   cancels the statement in the database (streams too) and never reaches another source's connections;
+ *   editing either limit changes the source's version, so the next render opens it with the new ones.
  * - Each render gets its own view of the pooled source (its name, limits, query-cache TTLs); closing the
  *   view ends the streams it left open and lets go of the source. Connections are shared, results never:
  *   rows come from the database or from the query cache keyed by bound values (query-cache.ts).
@@ -175,8 +179,17 @@ function fileIdentity(file: string): string | undefined {
   return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
-/** What, when changed, makes the pooled source a different one. */
-const versionOf = (info: DataSourceInfo): string => JSON.stringify([info.updatedAt, info.name, info.url, info.hasPassword]);
+/** What, when changed, makes the pooled source a different one (its limits too: the timeout is set per connection). */
+const versionOf = (info: DataSourceInfo): string => JSON.stringify([info.updatedAt, info.name, info.url, info.hasPassword, info.rowLimit, info.statementTimeoutMs]);
+
+/** A view's limits: the source's stored row limit and statement timeout where set, else the render's (the defaults). */
+function sourceLimits(info: Pick<DataSourceInfo, 'rowLimit' | 'statementTimeoutMs'>, render: SourceOptions): SourceOptions {
+  return {
+    ...render,
+    rowLimit: info.rowLimit ?? render.rowLimit,
+    statementTimeoutMs: info.statementTimeoutMs ?? render.statementTimeoutMs,
+  };
+}
 
 interface Entry {
   id: number;
@@ -263,7 +276,7 @@ export class SourcePool {
     }
     this.trim();
     const entry = e;
-    return new PooledView(source, info.name, view, entry.columns, () => this.letGo(entry));
+    return new PooledView(source, info.name, { ...view, limits: sourceLimits(info, view.limits) }, entry.columns, () => this.letGo(entry));
   }
 
   /** A render's view of the trace store: its connections, never closed by the pool. */
@@ -331,7 +344,13 @@ export class SourcePool {
         file.path = spec.database;
         file.identity = fileIdentity(spec.database);
       }
-      const source = new DataSource(c.name, c.url, spec.dialect === 'sqlite' ? { connections: { max: this.sqliteConnections, idleMs: this.sqliteIdleMs } } : {});
+      // The stored statement timeout is set on each connection (PostgreSQL statement_timeout, MariaDB
+      // max_statement_time): every view of this source runs under it, streams included, and no other
+      // source's connections see it. The version includes it, so a changed timeout opens the source anew.
+      const source = new DataSource(c.name, c.url, {
+        statementTimeoutMs: info.statementTimeoutMs ?? undefined,
+        ...(spec.dialect === 'sqlite' ? { connections: { max: this.sqliteConnections, idleMs: this.sqliteIdleMs } } : {}),
+      });
       file.source = source;
       this.counts.open++;
       this.counts.opened++;
