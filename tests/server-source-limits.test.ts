@@ -25,7 +25,7 @@ function slowSql(dialect: Dialect, seconds: number): string {
 
 const sheet = (name: string) => ({ name, cells: { A1: { field: 'rows.code', display: 'list' }, B1: { field: 'rows.qty', display: 'list' } } });
 
-const grid = (name: string, source: string, sql: string, sheets = [sheet('Rows')]) => ({
+const grid = (name: string, source: string, sql: string, sheets: { name: string; cells: Record<string, { field: string; display: string }> }[] = [sheet('Rows')]) => ({
   format: 1,
   kind: 'grid',
   name,
