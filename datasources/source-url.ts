@@ -14,6 +14,9 @@ export interface SourceSpec {
   database: string;
 }
 
+/** Bare words that name a database kind: taken for a SQLite file name they would make a new empty file by mistake. */
+const DIALECT_WORDS = new Set(['postgres', 'postgresql', 'pg', 'mysql', 'mariadb', 'mssql', 'sqlserver', 'sqlite']);
+
 /**
  * Parses a data-source URL: a file path or `sqlite:PATH` for SQLite, `postgres://`, `postgresql://`,
  * `mysql://`, `mariadb://` or `mssql://`/`sqlserver://`.
@@ -27,6 +30,12 @@ export function parseSourceUrl(url: string): SourceSpec {
   if (!scheme || scheme === 'sqlite' || scheme === 'file' || scheme.length === 1 /* windows drive */) {
     let file = trimmed;
     if (scheme === 'sqlite' || scheme === 'file') file = trimmed.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
+    if (!scheme && DIALECT_WORDS.has(trimmed.toLowerCase())) {
+      throw new TraceReportError(
+        'SOURCE_URL_INVALID',
+        `"${trimmed}" names a kind of database, not where one is: give a URL such as postgres://user@127.0.0.1:5432/db, mysql://root@127.0.0.1:3306/db or mssql://user:password@host:1433/db (for a SQLite file of that name, write ./${trimmed})`,
+      );
+    }
     if (file === ':memory:') {
       return { dialect: 'sqlite', knexConfig: sqliteConfig(':memory:'), display: 'sqlite::memory:', database: ':memory:' };
     }
