@@ -23,6 +23,11 @@ export interface ServerSettings {
   jsonLimit: string;
   /** Origins allowed to frame embedded reports (CSP frame-ancestors of /embed/…); none: embedding is refused by browsers. */
   embedOrigins: string[];
+  /**
+   * When set, `GET /metrics` answers only requests with `Authorization: Bearer <token>` (default
+   * $TRACEREPORT_METRICS_TOKEN; unset: public, as Prometheus scrapes it by default).
+   */
+  metricsToken?: string;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {

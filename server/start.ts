@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { BrowserPool } from '../renderer/pdf/browser-pool.js';
 import { openTraceStore, defaultTraceDb } from '../trace/store.js';
 import { createApp } from './app.js';
+import { METRICS_TOKEN_ENV } from './routes/health.js';
 import { dummyHash } from './auth/password.js';
 import { auditKey as deriveAuditKey } from './audit/chain.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
@@ -78,7 +79,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     queryCache,
     sourcePool,
     logger: opts.logger ?? pino({ name: 'tracereport' }),
-    settings: { ...DEFAULT_SETTINGS, ...opts.settings, tls: Boolean(tls) },
+    settings: { ...DEFAULT_SETTINGS, metricsToken: process.env[METRICS_TOKEN_ENV] || undefined, ...opts.settings, tls: Boolean(tls) },
   };
   let boot: BootstrapResult;
   let server: http.Server | https.Server;

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserPool } from '../renderer/pdf/browser-pool.js';
+import { METRICS_TOKEN_ENV } from '../server/routes/health.js';
 import { ADMIN_PASSWORD, Client, startTestServer, type TestServer } from './server-support.js';
 
 let server: TestServer;
@@ -87,6 +88,45 @@ describe('/metrics', () => {
     expect(delta('tracereport_query_cache_lookups_total{result="hit"}')).toBe(2); // cached by the PDF render above
     expect(delta('tracereport_http_request_duration_seconds_count{method="POST",route="/api/reports/:id/page",status="200"}')).toBe(2);
   }, 30_000);
+});
+
+describe('/metrics with a token (TRACEREPORT_METRICS_TOKEN)', () => {
+  it.each([
+    ['the setting', { settings: { metricsToken: 's3cret-scrape-token' } }, undefined],
+    ['the environment variable', {}, 's3cret-scrape-token'],
+  ])('set through %s: only "Authorization: Bearer <token>" is answered, a session is not enough', async (_how, opts, env) => {
+    const before = process.env[METRICS_TOKEN_ENV];
+    if (env) process.env[METRICS_TOKEN_ENV] = env;
+    let guarded: TestServer;
+    try {
+      guarded = await startTestServer(opts);
+    } finally {
+      if (before === undefined) delete process.env[METRICS_TOKEN_ENV];
+      else process.env[METRICS_TOKEN_ENV] = before;
+    }
+    try {
+      const anon = new Client(guarded.url);
+      for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: 's3cret-scrape-token' }, { authorization: 'Bearer s3cret-scrape-token extra' }]) {
+        const r = await anon.request('GET', '/metrics', undefined, { headers });
+        expect(r.status, JSON.stringify(headers)).toBe(401);
+        expect(r.json.error.code).toBe('AUTH_REQUIRED');
+        expect(r.json.error.message).toMatch(/Bearer .*TRACEREPORT_METRICS_TOKEN/);
+        expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(r.bytes.toString('utf8')).not.toMatch(/tracereport_/);
+      }
+      // An admin session is not the scraper's token.
+      const logged = new Client(guarded.url);
+      expect((await logged.login('admin', ADMIN_PASSWORD)).status).toBe(200);
+      expect((await logged.request('GET', '/metrics')).status).toBe(401);
+      const ok = await anon.request('GET', '/metrics', undefined, { headers: { authorization: 'bearer  s3cret-scrape-token' } });
+      expect(ok.status).toBe(200);
+      expect(ok.bytes.toString('utf8')).toMatch(/^tracereport_pdf_pool_browsers 0$/m);
+      // Health stays public for load balancers.
+      expect((await anon.request('GET', '/healthz')).status).toBe(200);
+    } finally {
+      await guarded.stop();
+    }
+  });
 });
 
 describe('browser pool figures', () => {
