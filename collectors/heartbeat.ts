@@ -308,3 +308,16 @@ export async function readCollectorStatuses(db: DataSource, opts: { limit?: numb
     };
   });
 }
+
+/**
+ * Deletes one collector's row (a collector gone for good stays listed as down until then); true when there was one.
+ * A collector still running writes its row again with its next heartbeat.
+ */
+export async function deleteCollectorStatus(db: DataSource, id: string, timeoutMs = 10_000): Promise<boolean> {
+  try {
+    const n = await db.knex(COLLECTOR_STATUS_TABLE).where({ id }).delete().timeout(timeoutMs, { cancel: db.dialect !== 'sqlite' });
+    return Number(n) > 0;
+  } catch (e) {
+    throw db.wrapError(e);
+  }
+}

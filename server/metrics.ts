@@ -27,10 +27,14 @@ type CollectorRows = () => Promise<readonly CollectorStatusRecord[]>;
  * that fails or takes longer than 2 s gives no rows (the collector gauges are left out of that scrape; /metrics
  * itself never fails or hangs because the trace store does), and no second read starts while one is under way.
  */
-function cachedCollectorRows(read: CollectorRows): () => Promise<readonly CollectorStatusRecord[]> {
+function cachedCollectorRows(read: CollectorRows): { get: () => Promise<readonly CollectorStatusRecord[]>; forget: () => void } {
   let cached: { at: number; rows: Promise<readonly CollectorStatusRecord[]> } | undefined;
   let reading: Promise<readonly CollectorStatusRecord[]> | undefined;
-  return () => {
+  const forget = () => {
+    cached = undefined;
+    reading = undefined;
+  };
+  const get = () => {
     const now = Date.now();
     if (!cached || now - cached.at > COLLECTORS_CACHE_MS) {
       if (!reading) {
@@ -50,6 +54,7 @@ function cachedCollectorRows(read: CollectorRows): () => Promise<readonly Collec
     }
     return cached.rows;
   };
+  return { get, forget };
 }
 
 /** The collector gauges: metric name suffix, help, the figure (undefined: not shown for that collector). */
@@ -93,6 +98,8 @@ export class ServerMetrics {
   readonly cacheRows: Gauge;
   readonly pool: Readonly<Record<string, Gauge>>;
   readonly collectors: Readonly<Record<string, Gauge>>;
+  /** Drops the collectors' rows read for scrapes (after a collector is removed: the next scrape reads them again). */
+  readonly forgetCollectorRows: () => void;
 
   /**
    * @param cachedRows rows held in the query cache
@@ -125,7 +132,9 @@ export class ServerMetrics {
         }),
       ]),
     );
-    const rows = cachedCollectorRows(collectorRows);
+    const cache = cachedCollectorRows(collectorRows);
+    const rows = cache.get;
+    this.forgetCollectorRows = cache.forget;
     const collectors: Record<string, Gauge> = Object.fromEntries(
       COLLECTOR_GAUGES.map(([suffix, help, figure]) => [
         suffix,

@@ -131,6 +131,20 @@ describe('collectors seen by the server through the trace store', () => {
     expect(m.get(`tracereport_collector_driver_connected{${label},driver="mqtt"}`)).toBe(1);
   });
 
+  it('a running collector cannot be removed: 409 CONFLICT naming its host; roles without collectors.manage get 403', async () => {
+    const path = `/api/collectors/${encodeURIComponent(NAME)}`;
+    const r = await clients.admin!.request('DELETE', path);
+    expect(r.status, JSON.stringify(r.json)).toBe(409);
+    expect(r.json.error.code).toBe('CONFLICT');
+    expect(r.json.error.message).toMatch(new RegExp(`"${NAME}" is up .*${os.hostname()} process ${child.pid}.*stop it first`));
+    for (const role of ['viewer', 'operator']) {
+      const f = await clients[role]!.request('DELETE', path);
+      expect(f.status, role).toBe(403);
+      expect(f.json.error.details.permission).toBe('collectors.manage');
+    }
+    expect((await collector()).up).toBe(true);
+  });
+
   it('after SIGTERM the collector shows as stopped and down, with its final figures', async () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -142,6 +156,23 @@ describe('collectors seen by the server through the trace store', () => {
     expect(m.get(`tracereport_collector_driver_connected{${label},driver="mqtt"}`)).toBe(0);
     expect(m.get(`tracereport_collector_store_up{${label}}`)).toBe(0);
     expect(m.get(`tracereport_collector_readings_in_total{${label}}`)).toBe(N);
+  });
+
+  it('once stopped an admin removes it (audited): gone from the list and /metrics; an unknown id is 404', async () => {
+    const unknown = await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(`${NAME}-other`)}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error.code).toBe('NOT_FOUND');
+    const r = await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(NAME)}`);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toEqual({ deleted: NAME });
+    expect(await collector()).toBeUndefined();
+    expect([...(await scrape()).keys()].filter((k) => k.includes(label))).toEqual([]);
+    const a = await clients.admin!.request('GET', '/api/audit?action=collector.delete');
+    expect(a.json.rows).toEqual([
+      expect.objectContaining({ user: 'admin', action: 'collector.delete', object: `collector:${NAME}`, params: expect.objectContaining({ host: os.hostname(), pid: child.pid, state: 'stopped' }) }),
+    ]);
+    // Twice: nothing left to remove.
+    expect((await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(NAME)}`)).status).toBe(404);
   });
 });
 

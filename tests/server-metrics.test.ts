@@ -106,7 +106,7 @@ describe('/metrics with a token (TRACEREPORT_METRICS_TOKEN)', () => {
     }
     try {
       const anon = new Client(guarded.url);
-      for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: 's3cret-scrape-token' }, { authorization: 'Bearer s3cret-scrape-token extra' }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token' }, { authorization: 's3cret-scrape-token' }, { authorization: 'Bearer s3cret-scrape-token extra' }]) {
         const r = await anon.request('GET', '/metrics', undefined, { headers });
         expect(r.status, JSON.stringify(headers)).toBe(401);
         expect(r.json.error.code).toBe('AUTH_REQUIRED');

@@ -154,4 +154,48 @@ describe('the collectors page', () => {
       await zh.close();
     }
   });
+
+  it('an admin removes a collector that is down after confirming it; one that is up has no Remove button', async () => {
+    await beat('fresh-edge', 5);
+    await beat('retired-edge', 7, { at: new Date(Date.now() - 3 * 86_400_000) });
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      await page.goto(server.url + '/collectors');
+      await logIn(page, 'admin', ADMIN_PASSWORD);
+      const fresh = page.locator('[data-testid=collector][data-id="fresh-edge"]');
+      const retired = page.locator('[data-testid=collector][data-id="retired-edge"]');
+      await retired.waitFor();
+      expect(await fresh.getByTestId('collector-badge').textContent()).toBe('up');
+      expect(await fresh.getByTestId('collector-remove').count()).toBe(0);
+      expect(await retired.getByTestId('collector-updated').textContent()).toBe('last update 3 days ago');
+
+      // Cancelled: nothing happens.
+      const messages: string[] = [];
+      page.once('dialog', (d) => {
+        messages.push(d.message());
+        void d.dismiss();
+      });
+      await retired.getByTestId('collector-remove').click();
+      expect(messages).toEqual([expect.stringMatching(/^Remove collector "retired-edge" from the list\?/)]);
+      await page.waitForTimeout(300);
+      expect(await retired.count()).toBe(1);
+
+      page.once('dialog', (d) => void d.accept());
+      await retired.getByTestId('collector-remove').click();
+      await retired.waitFor({ state: 'detached' });
+      expect(await fresh.count()).toBe(1);
+      // Gone on the server too, and audited.
+      await page.reload();
+      await fresh.waitFor();
+      expect(await retired.count()).toBe(0);
+      const admin = new Client(server.url);
+      await admin.login('admin', ADMIN_PASSWORD);
+      const a = await admin.request('GET', '/api/audit?action=collector.delete');
+      expect(a.json.rows).toEqual([expect.objectContaining({ user: 'admin', object: 'collector:retired-edge', params: expect.objectContaining({ host: 'edge-07', state: 'running' }) })]);
+    } finally {
+      await context.close();
+    }
+  });
 });

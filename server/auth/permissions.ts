@@ -19,13 +19,14 @@ export const PERMISSIONS = [
   'audit.read',
   'embed.create',
   'collectors.read',
+  'collectors.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 type Granted = Exclude<Permission, 'public' | 'authenticated'>;
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Granted[]> = {
-  admin: ['users.manage', 'folders.manage', 'datasources.read', 'datasources.manage', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'audit.read', 'embed.create', 'collectors.read'],
+  admin: ['users.manage', 'folders.manage', 'datasources.read', 'datasources.manage', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'audit.read', 'embed.create', 'collectors.read', 'collectors.manage'],
   designer: ['datasources.read', 'templates.read', 'templates.edit', 'reports.view', 'trace.query', 'embed.create'],
   viewer: ['templates.read', 'reports.view', 'trace.query'],
   operator: ['templates.read', 'reports.view', 'trace.query'],

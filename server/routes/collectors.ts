@@ -1,10 +1,11 @@
 /**
  * The collectors (`tracereport collect` processes) as their heartbeats left them in the trace store's
  * collector_status table (collectors/heartbeat.ts): up or down, state, drivers, pipeline and rules figures.
- * A read, like the audit list: not itself audited.
+ * Reading is not itself audited (like the audit list); removing a collector that went away for good is.
  */
-import { collectorUp, EMPTY_STORED_STATUS, readCollectorStatuses, type CollectorStatusRecord } from '../../collectors/heartbeat.js';
-import type { RouteDef } from './route.js';
+import { collectorUp, deleteCollectorStatus, EMPTY_STORED_STATUS, readCollectorStatuses, type CollectorStatusRecord } from '../../collectors/heartbeat.js';
+import { TraceReportError } from '../../datasources/errors.js';
+import { audit, type RouteDef } from './route.js';
 
 /** Most collectors listed. */
 export const MAX_COLLECTORS = 1000;
@@ -62,6 +63,28 @@ export const collectorRoutes: RouteDef[] = [
       const rows = await readCollectorStatuses(s.traceDb, { limit: MAX_COLLECTORS });
       const now = Date.now();
       ctx.body = { now: new Date(now).toISOString(), collectors: rows.map((r) => collectorView(r, now)) };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/api/collectors/:id',
+    permission: 'collectors.manage',
+    summary: 'remove a collector that is down from the list (its heartbeat row); 409 while it is up, since its next heartbeat would bring it back',
+    async handler(ctx, s) {
+      const id = ctx.params.id ?? '';
+      const row = (await readCollectorStatuses(s.traceDb, { limit: MAX_COLLECTORS })).find((r) => r.id === id);
+      if (!row) throw new TraceReportError('NOT_FOUND', `no collector "${id}" in the trace store; GET /api/collectors lists them`);
+      const now = Date.now();
+      if (collectorUp(row, now)) {
+        throw new TraceReportError(
+          'CONFLICT',
+          `collector "${id}" is up (last heartbeat ${Math.round((now - row.updatedAt.getTime()) / 1000)} s ago, ${row.host} process ${row.pid}): stop it first, or it writes its row again within ${Math.round(row.intervalMs / 1000)} s`,
+        );
+      }
+      await deleteCollectorStatus(s.traceDb, id);
+      s.metrics.forgetCollectorRows();
+      await audit(ctx, { action: 'collector.delete', object: `collector:${id}`, params: { host: row.host, pid: row.pid, state: row.state, updatedAt: row.updatedAt.toISOString() } });
+      ctx.body = { deleted: id };
     },
   },
 ];

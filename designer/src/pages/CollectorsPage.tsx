@@ -2,9 +2,10 @@
  * The collectors writing into the trace store (GET /api/collectors, from their heartbeat rows): per collector an
  * up/down badge, its state and last update ("5 s ago", ticking), readings in and stored, journal bytes, the trace
  * store as the collector sees it, open alarms, the last error, and a table of its drivers. Refreshed every 5 s
- * in place (no reload); a failed refresh keeps the last answer and says so.
+ * in place (no reload); a failed refresh keeps the last answer and says so. Admins (collectors.manage) can remove
+ * a collector that is down, after a confirmation (DELETE /api/collectors/:id).
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiJson } from '../api';
 import { useI18n, type Key, type Translate } from '../i18n';
 import { can, useSession } from '../session';
@@ -69,6 +70,9 @@ export function CollectorsPage() {
   const [error, setError] = useState<string | null>(null);
   const [, setTick] = useState(0);
   const allowed = can(me, 'collectors.read');
+  const mayRemove = can(me, 'collectors.manage');
+  const [removing, setRemoving] = useState<string | null>(null);
+  const reload = useRef<() => void>(() => {});
   const locale = lang === 'zh' ? 'zh-CN' : 'en-US';
   const num = (n: number) => n.toLocaleString(locale);
 
@@ -92,6 +96,7 @@ export function CollectorsPage() {
         .catch((e: Error) => live && setError(e.message))
         .finally(() => (busy = false));
     };
+    reload.current = load;
     load();
     const refresh = window.setInterval(load, REFRESH_MS);
     // "5 s ago" keeps counting between refreshes.
@@ -102,6 +107,24 @@ export function CollectorsPage() {
       window.clearInterval(tick);
     };
   }, [allowed]);
+
+  const remove = useCallback(
+    (id: string) => {
+      if (!window.confirm(t('collectors.removeConfirm', { id }))) return;
+      setRemoving(id);
+      apiJson<{ deleted: string }>('DELETE', `/api/collectors/${encodeURIComponent(id)}`)
+        .then(() => {
+          setAnswer((a) => (a ? { ...a, collectors: a.collectors.filter((c) => c.id !== id) } : a));
+          setError(null);
+        })
+        .catch((e: Error) => setError(e.message))
+        .finally(() => {
+          setRemoving(null);
+          reload.current();
+        });
+    },
+    [t],
+  );
 
   if (!allowed) return <main className="page">{t('app.notFound')}</main>;
 
@@ -136,6 +159,11 @@ export function CollectorsPage() {
                 {c.up ? t('collectors.up') : t('collectors.down')}
               </span>{' '}
               <span className="collector-id">{c.id}</span>
+              {mayRemove && !c.up && (
+                <button type="button" className="collector-remove" data-testid="collector-remove" disabled={removing === c.id} onClick={() => remove(c.id)}>
+                  {t('collectors.remove')}
+                </button>
+              )}
             </h2>
             <p className="muted collector-meta">
               <span data-testid="collector-updated">{t('collectors.updated', { ago: ago(t, c.ageMs + since) })}</span>
