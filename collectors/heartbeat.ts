@@ -8,9 +8,13 @@
  * while the pipeline knows the store is down it skips; a failed write is logged once (again at most every
  * 10 minutes while it keeps failing, and once when it works again).
  *
+ * Each heartbeat also writes its own random instance id into the status; from its second beat on it checks that the
+ * row is still the one it wrote, and says loudly (at most every 10 minutes) when another running collector writes
+ * the same id — two collectors given one `--name` would otherwise overwrite each other's row without a word.
+ *
  * "Up" (collectorUp) is judged on the wall clocks of the collector's and the reader's hosts: keep them in sync (NTP).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -49,7 +53,7 @@ function boundedId(id: string): string {
  * construction — drivers, pipeline and notifier redact their messages — this is a second guard) and cut at
  * 1000 characters, so the row stays small whatever an error message says.
  */
-export function statusJson(status: CollectorStatus): string {
+export function statusJson(status: CollectorStatus & { instance?: string }): string {
   return JSON.stringify(status, (_key, value: unknown) => (typeof value === 'string' ? redactUrl(value).slice(0, MAX_TEXT) : value));
 }
 
@@ -64,6 +68,8 @@ export interface CollectorStatusWrite {
   intervalMs: number;
   state: CollectorState;
   status: CollectorStatus;
+  /** The writing heartbeat's random id, stored with the status (tells two collectors of one id apart). */
+  instance?: string;
 }
 
 /**
@@ -78,7 +84,7 @@ export async function writeCollectorStatus(db: DataSource, row: CollectorStatusW
     updated_at: db.toDriverValue(row.updatedAt),
     interval_ms: row.intervalMs,
     state: row.state,
-    status: statusJson(row.status),
+    status: statusJson(row.instance ? { ...row.status, instance: row.instance } : row.status),
   };
   const cancel = { cancel: db.dialect !== 'sqlite' };
   const update = async () => Number(await db.knex(COLLECTOR_STATUS_TABLE).where({ id: row.id }).update(values).timeout(timeoutMs, cancel));
@@ -93,6 +99,35 @@ export async function writeCollectorStatus(db: DataSource, row: CollectorStatusW
   } catch (e) {
     throw db.wrapError(e);
   }
+}
+
+/** Who wrote a collector's row last: the heartbeat instance in its status, its process, its state; undefined: no row. */
+export async function readCollectorWriter(
+  db: DataSource,
+  id: string,
+  timeoutMs = 10_000,
+): Promise<{ instance: string | undefined; host: string; pid: number; state: string; startedAt: Date } | undefined> {
+  let row: Record<string, unknown> | undefined;
+  try {
+    row = await db
+      .knex(COLLECTOR_STATUS_TABLE)
+      .select('host', 'pid', 'state', 'started_at', 'status')
+      .where({ id })
+      .first()
+      .timeout(timeoutMs, { cancel: db.dialect !== 'sqlite' });
+  } catch (e) {
+    throw db.wrapError(e);
+  }
+  if (!row) return undefined;
+  let instance: string | undefined;
+  try {
+    const parsed: unknown = JSON.parse(String(row.status ?? ''));
+    const v = (parsed as { instance?: unknown } | null)?.instance;
+    instance = typeof v === 'string' ? v : undefined;
+  } catch {
+    instance = undefined;
+  }
+  return { instance, host: String(row.host), pid: Number(row.pid), state: String(row.state), startedAt: asDate(row.started_at) };
 }
 
 export interface HeartbeatOptions {
@@ -111,6 +146,10 @@ export class Heartbeat {
   readonly intervalMs: number;
   private readonly startedAt = new Date();
   private readonly host = os.hostname();
+  /** This heartbeat's own id, written with each status. */
+  readonly instance = randomUUID();
+  private written = false;
+  private lastSharedLogAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<boolean> | undefined;
   private failingSince: number | undefined;
@@ -157,9 +196,28 @@ export class Heartbeat {
     return (await within(this.write('stopped', final), Math.max(0, deadline - Date.now()))) ?? false;
   }
 
+  /**
+   * After this heartbeat's first write, the row should hold its instance until its next write: another running
+   * collector's instance there means two collectors share this id. Said at once, then at most every 10 minutes.
+   * A row left by an earlier run of this collector (crashed or stopped) is not a conflict: it is checked only after
+   * this run wrote once. A failed read is left to the write that follows to report.
+   */
+  private async checkShared(): Promise<void> {
+    if (!this.written) return;
+    const other = await readCollectorWriter(this.opts.db, this.id).catch(() => undefined);
+    if (!other || other.instance === this.instance || other.state === 'stopped') return;
+    const at = Date.now();
+    if (this.lastSharedLogAt !== undefined && at - this.lastSharedLogAt < RELOG_MS) return;
+    this.lastSharedLogAt = at;
+    this.opts.log(
+      `heartbeat: another collector writes its status as "${this.id}" too (${other.host} process ${other.pid}, started ${other.startedAt.toISOString()}): ` +
+        `the server shows whichever wrote last; give each collector its own --name`,
+    );
+  }
+
   private write(state: CollectorState, status: CollectorStatus): Promise<boolean> {
     const now = new Date();
-    const run = writeCollectorStatus(this.opts.db, {
+    const run = (state === 'stopped' ? Promise.resolve() : this.checkShared()).then(() => writeCollectorStatus(this.opts.db, {
       id: this.id,
       host: this.host,
       pid: process.pid,
@@ -168,8 +226,10 @@ export class Heartbeat {
       intervalMs: this.intervalMs,
       state,
       status,
-    }).then(
+      instance: this.instance,
+    })).then(
       () => {
+        this.written = true;
         if (this.failingSince !== undefined) {
           this.opts.log(`heartbeat: collector_status written again after ${this.failures} failed attempt(s)`);
           this.failingSince = undefined;

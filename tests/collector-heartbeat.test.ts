@@ -138,6 +138,40 @@ describe.each(targets)('collector heartbeat on $label', (target) => {
     expect(log).toEqual([]);
   });
 
+  it.skipIf(target.unavailable !== '')('two running collectors with one id: each says so (once), a row left by an earlier run or a stopped one does not count', async () => {
+    const id = `shared-${target.label}`;
+    const logs = { a: [] as string[], b: [] as string[], c: [] as string[] };
+    const make = (who: keyof typeof logs) => new Heartbeat({ db, id, status: () => collectorStatus({ readingsIn: 1 }), log: (m) => logs[who].push(m), intervalMs: 60_000 });
+    // An earlier run that crashed (no stop): its row is there, recent, not stopped.
+    const crashed = make('c');
+    expect(await crashed.beat()).toBe(true);
+    const a = make('a');
+    expect(await a.beat()).toBe(true);
+    expect(await a.beat()).toBe(true);
+    expect(logs.a).toEqual([]); // the crashed run's row was only there before a's first write
+    const b = make('b');
+    expect(await b.beat()).toBe(true);
+    expect(await a.beat()).toBe(true);
+    expect(await b.beat()).toBe(true);
+    const said = new RegExp(`^heartbeat: another collector writes its status as "${id}" too \\(${os.hostname()} process ${process.pid}, started .*give each collector its own --name$`);
+    expect(logs.a).toEqual([expect.stringMatching(said)]);
+    expect(logs.b).toEqual([expect.stringMatching(said)]);
+    // Said once, not at every beat.
+    expect(await a.beat()).toBe(true);
+    expect(await b.beat()).toBe(true);
+    expect(logs.a).toHaveLength(1);
+    expect(logs.b).toHaveLength(1);
+    // The instance stays out of what the server reads.
+    expect(JSON.stringify((await rowOf(db, id))!.status)).not.toContain(a.instance);
+    // a stops: b goes on alone without a word.
+    expect(await a.stop(collectorStatus({ readingsIn: 2 }))).toBe(true);
+    expect(await b.beat()).toBe(true);
+    expect(await b.beat()).toBe(true);
+    expect(logs.b).toHaveLength(1);
+    expect(await b.stop(collectorStatus({ readingsIn: 3 }))).toBe(true);
+    expect(logs.c).toEqual([]);
+  });
+
   it.skipIf(target.unavailable !== '')('no secret reaches the stored status, even in an error message', async () => {
     const status = collectorStatus({
       lastError: 'trace store: cannot connect to postgres://writer:pg-secret-1@db.plant:5432/trace',
