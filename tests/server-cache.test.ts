@@ -1,7 +1,8 @@
 /**
  * The query cache: datasets with cacheTtl are served from the cache for repeated (dataset, parameter
  * values), counted in /metrics; other datasets and other values read the database; a data-source
- * change empties it. Plus table tests of the cache itself (keys, expiry, row budget, LRU).
+ * change empties it. Plus table tests of the cache itself (keys, expiry, row budget, LRU). And the parsed
+ * template versions the server keeps: a save, a restore and an old version read are always the right body.
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
@@ -79,6 +80,32 @@ describe('query cache through the API', () => {
   it('a data-source change empties the cache', async () => {
     expect((await admin.request('PUT', `/api/datasources/${(await admin.request('GET', '/api/datasources')).json.dataSources[0].id}`, { rowLimit: 1000 })).status).toBe(200);
     expect(await codes(ids.cached!)).toEqual(['A', 'B', 'C']);
+  });
+});
+
+describe('parsed template versions', () => {
+  it('renders follow every save and restore; an old version reads as saved; a failed save changes nothing', async () => {
+    const folderId = (await admin.request('POST', '/api/folders', { name: 'Versions' })).json.folder.id;
+    const body = (title: string) => ({ ...template('versions'), sheets: [{ name: 'Rows', cells: { A1: { text: title }, A2: { field: 'rows.code', display: 'list' } } }] });
+    const created = await admin.request('POST', '/api/templates', { folderId, template: body('First title') });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const id = created.json.template.id as number;
+    const rendered = async () => (await codes(id))[0];
+    expect(await rendered()).toBe('First title');
+    expect(await rendered()).toBe('First title');
+    expect((await admin.request('PUT', `/api/templates/${id}`, { template: body('Second title') })).status).toBe(200);
+    expect(await rendered()).toBe('Second title');
+    // A body the schema refuses is not saved: the current version stays.
+    const bad = await admin.request('PUT', `/api/templates/${id}`, { template: { ...body('Broken'), kind: 'nonsense' } });
+    expect(bad.status).toBe(400);
+    expect(await rendered()).toBe('Second title');
+    const v1 = await admin.request('GET', `/api/templates/${id}/versions/1`);
+    expect(v1.json.body.sheets[0].cells.A1.text).toBe('First title');
+    expect((await admin.request('POST', `/api/templates/${id}/versions/1/restore`)).json.template.version).toBe(3);
+    expect(await rendered()).toBe('First title');
+    const current = await admin.request('GET', `/api/templates/${id}`);
+    expect(current.json.template.version).toBe(3);
+    expect((await admin.request('GET', `/api/templates/${id}/versions/2`)).json.body.sheets[0].cells.A1.text).toBe('Second title');
   });
 });
 

@@ -45,7 +45,25 @@ const info = (r: Row): TemplateInfo => ({
   updatedAt: r.updated_at,
 });
 
+/** Parsed versions kept per store (versions never change once saved, so this holds on every node). */
+const PARSED_VERSIONS = 256;
+
+/** Freezes an object graph (parsed JSON and the template made from it: plain objects and arrays). */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
+
 export class TemplateStore {
+  /**
+   * Parsed bodies by "id:version", least recently used first. A saved version is never changed (a save or a restore
+   * adds a version), so a cached one is always right; the objects are frozen because every render shares them.
+   */
+  private readonly parsed = new Map<string, { template: Template; raw: unknown }>();
+
   constructor(private readonly knex: Knex) {}
 
   async list(folderIds?: number[]): Promise<TemplateInfo[]> {
@@ -65,14 +83,23 @@ export class TemplateStore {
     return r ? info(r) : null;
   }
 
-  /** The body of a version (default: the current one), parsed. */
-  async body(id: number, version?: number): Promise<{ info: TemplateInfo; version: number; template: Template; raw: unknown }> {
+  /** The body of a version (default: the current one), parsed; frozen (shared by every caller). */
+  async body(id: number, version?: number): Promise<{ info: TemplateInfo; version: number; template: Readonly<Template>; raw: unknown }> {
     const t = await this.get(id);
     const v = version ?? t.version;
-    const row = (await this.knex('srv_template_version').where({ template_id: id, version: v }).first('body')) as { body: string } | undefined;
-    if (!row) throw new TraceReportError('NOT_FOUND', `template ${id} has no version ${v}; it has versions 1–${t.version}`, { id, version: v });
-    const raw = JSON.parse(row.body) as unknown;
-    return { info: t, version: v, template: parseTemplate(raw, `#${id} v${v}`), raw };
+    const key = `${id}:${v}`;
+    let hit = this.parsed.get(key);
+    if (hit) {
+      this.parsed.delete(key);
+    } else {
+      const row = (await this.knex('srv_template_version').where({ template_id: id, version: v }).first('body')) as { body: string } | undefined;
+      if (!row) throw new TraceReportError('NOT_FOUND', `template ${id} has no version ${v}; it has versions 1–${t.version}`, { id, version: v });
+      const raw = JSON.parse(row.body) as unknown;
+      hit = { template: deepFreeze(parseTemplate(raw, `#${id} v${v}`)), raw: deepFreeze(raw) };
+      if (this.parsed.size >= PARSED_VERSIONS) this.parsed.delete(this.parsed.keys().next().value!);
+    }
+    this.parsed.set(key, hit);
+    return { info: t, version: v, ...hit };
   }
 
   async versions(id: number): Promise<TemplateVersionInfo[]> {
