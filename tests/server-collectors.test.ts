@@ -13,7 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCollectorId, writeCollectorStatus } from '../collectors/heartbeat.js';
+import type { CollectorStatus } from '../collectors/collector.js';
 import { ServerMetrics } from '../server/metrics.js';
+import { openTraceStore } from '../trace/store.js';
 import { BIN, requireBuild, ROOT } from './support/cli.js';
 import { Client, startTestServer, usersByRole, type TestServer } from './server-support.js';
 
@@ -65,6 +68,15 @@ async function scrape(): Promise<Map<string, number>> {
 }
 
 const label = `collector="${NAME}"`;
+
+const emptyStatus = (): CollectorStatus => ({
+  pipeline: {
+    state: 'running', readingsIn: 0, rejected: 0, refused: 0, alarmsIn: 0, written: 0, duplicates: 0, alarmsWritten: 0,
+    batchesSealed: 0, batchesWritten: 0, journalBytes: 0, journalSegments: 0, replayBytes: 0, db: 'up',
+  },
+  drivers: [],
+  rules: { enabled: false, limits: 0, openAlarms: 0, alarmChanges: 0 },
+});
 
 beforeAll(async () => {
   requireBuild();
@@ -173,6 +185,23 @@ describe('collectors seen by the server through the trace store', () => {
     ]);
     // Twice: nothing left to remove.
     expect((await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(NAME)}`)).status).toBe(404);
+  });
+
+  it('a default id (<host>:<journal folder>, slashes and all) is removed by its URL-encoded form', async () => {
+    const id = defaultCollectorId(path.join(dir, 'old journal'), 'edge-9');
+    expect(id).toMatch(/^edge-9:\/.*\/old journal$/);
+    const store = await openTraceStore(db);
+    try {
+      const long = new Date(Date.now() - 3_600_000);
+      await writeCollectorStatus(store, { id, host: 'edge-9', pid: 12, startedAt: long, updatedAt: long, intervalMs: 5000, state: 'running', status: emptyStatus() });
+    } finally {
+      await store.close();
+    }
+    const r = await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(id)}`);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toEqual({ deleted: id });
+    const list = await clients.admin!.request('GET', '/api/collectors');
+    expect(list.json.collectors.map((c: { id: string }) => c.id)).not.toContain(id);
   });
 });
 
