@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { SqliteClient } from './sqlite-client.js';
 import { TraceReportError } from './errors.js';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql' | 'mssql';
@@ -130,7 +131,8 @@ export function parseSourceUrl(url: string): SourceSpec {
 
 function sqliteConfig(filename: string): Knex.Config {
   return {
-    client: 'better-sqlite3',
+    // knex's better-sqlite3 client, keeping prepared statements (sqlite-client.ts).
+    client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename },
     useNullAsDefault: true,
     pool: { min: 1, max: 1 },
