@@ -150,6 +150,7 @@ describe('the collectors page', () => {
       expect(await old.getByTestId('collector-badge').textContent()).toBe('离线');
       expect(await old.getByTestId('collector-updated').textContent()).toBe('最后更新：10 分钟前');
       expect(await old.getByTestId('collector-store').textContent()).toBe('不可用');
+      expect(await old.getByTestId('collector-remove').textContent()).toBe('移除');
     } finally {
       await zh.close();
     }
