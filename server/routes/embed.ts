@@ -35,7 +35,7 @@ export const embedRoutes: RouteDef[] = [
       const user = userOf(ctx);
       const info = await s.templates.get(id);
       await requireGrant(s, user, info.folderId, 'view');
-      const { template, version } = await s.templates.body(id);
+      const { template, version } = await s.templates.bodyOf(info);
       const byName = new Map(template.parameters.map((p) => [p.name, p]));
       for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
         const p = byName.get(name);
@@ -101,7 +101,7 @@ export const embedRoutes: RouteDef[] = [
       if (!maker || maker.disabled) throw new TraceReportError('FORBIDDEN', `the user who made this embed link (${claims.by}) no longer exists or is disabled; ask for a new link`);
       const info = await s.templates.get(claims.template);
       await requireGrant(s, maker, info.folderId, 'view');
-      const { template, version } = await s.templates.body(claims.template, claims.version);
+      const { template, version } = await s.templates.bodyOf(info, claims.version);
       await sendRender(ctx, s, {
         id: claims.template,
         version,

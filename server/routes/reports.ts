@@ -40,7 +40,7 @@ export const reportRoutes: RouteDef[] = [
       const info = await s.templates.get(id);
       const action = format === 'html' ? 'view' : 'export';
       await requireGrant(s, user, info.folderId, action);
-      const { template, version } = await s.templates.body(id);
+      const { template, version } = await s.templates.bodyOf(info);
       await sendRender(ctx, s, { id, version, template, params, bound: userBindings(user), format, audit: { action: `report.${action}` } });
     },
   },
@@ -55,7 +55,7 @@ export const reportRoutes: RouteDef[] = [
       const user = userOf(ctx);
       const info = await s.templates.get(id);
       await requireGrant(s, user, info.folderId, 'view');
-      const { template } = await s.templates.body(id);
+      const { template } = await s.templates.bodyOf(info);
       const sources = new SourceRegistry(await renderSources(s, template));
       try {
         ctx.body = { parameters: await parameterPanel(template, params, sources, userBindings(user)) };
@@ -82,7 +82,7 @@ export const reportRoutes: RouteDef[] = [
       const user = userOf(ctx);
       const info = await s.templates.get(id);
       await requireGrant(s, user, info.folderId, 'view');
-      const { template, version } = await s.templates.body(id);
+      const { template, version } = await s.templates.bodyOf(info);
       const started = performance.now();
       let result;
       try {

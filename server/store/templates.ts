@@ -85,7 +85,12 @@ export class TemplateStore {
 
   /** The body of a version (default: the current one), parsed; frozen (shared by every caller). */
   async body(id: number, version?: number): Promise<{ info: TemplateInfo; version: number; template: Readonly<Template>; raw: unknown }> {
-    const t = await this.get(id);
+    return this.bodyOf(await this.get(id), version);
+  }
+
+  /** {@link body} for a template whose row the caller has just read (a render reads it once for the grant check). */
+  async bodyOf(t: TemplateInfo, version?: number): Promise<{ info: TemplateInfo; version: number; template: Readonly<Template>; raw: unknown }> {
+    const id = t.id;
     const v = version ?? t.version;
     const key = `${id}:${v}`;
     let hit = this.parsed.get(key);
