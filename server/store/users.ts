@@ -35,12 +35,12 @@ async function rolesOf(knex: Knex, userId: number): Promise<Role[]> {
   return rows.map((r) => r.role).sort();
 }
 
-async function toUser(knex: Knex, row: UserRow): Promise<User> {
+async function toUser(knex: Knex, row: UserRow, roles?: Role[]): Promise<User> {
   return {
     id: Number(row.id),
     username: row.username,
     displayName: row.display_name,
-    roles: await rolesOf(knex, Number(row.id)),
+    roles: roles ?? (await rolesOf(knex, Number(row.id))),
     attributes: row.attributes ? (JSON.parse(row.attributes) as Record<string, unknown>) : {},
     disabled: Boolean(row.disabled),
   };
@@ -51,9 +51,15 @@ export async function findUserForLogin(knex: Knex, username: string): Promise<{ 
   return row ? { user: await toUser(knex, row), passwordHash: row.password_hash } : null;
 }
 
+/** The user with their roles, in one statement (every request with a session asks). */
 export async function getUser(knex: Knex, id: number): Promise<User | null> {
-  const row = (await knex('srv_user').where({ id }).first()) as UserRow | undefined;
-  return row ? toUser(knex, row) : null;
+  const rows = (await knex('srv_user as u')
+    .leftJoin('srv_user_role as r', 'r.user_id', 'u.id')
+    .where('u.id', id)
+    .select('u.*', 'r.role as role')) as (UserRow & { role: Role | null })[];
+  const row = rows[0];
+  if (!row) return null;
+  return toUser(knex, row, rows.flatMap((r) => (r.role ? [r.role] : [])).sort());
 }
 
 export async function listUsers(knex: Knex): Promise<User[]> {
