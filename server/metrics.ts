@@ -58,12 +58,14 @@ function cachedCollectorRows(read: CollectorRows): { get: () => Promise<readonly
 }
 
 /** The collector gauges: metric name suffix, help, the figure (undefined: not shown for that collector). */
-const COLLECTOR_GAUGES: readonly [string, string, (r: CollectorStatusRecord, now: number) => number | undefined][] = [
-  ['up', 'Collector heartbeat seen within 3 intervals (15 s) and not stopped: 1, else 0', (r, now) => (collectorUp(r, now) ? 1 : 0)],
+type UpJudge = (r: CollectorStatusRecord, now: number) => boolean;
+
+const COLLECTOR_GAUGES: readonly [string, string, (r: CollectorStatusRecord, now: number, up: UpJudge) => number | undefined][] = [
+  ['up', 'Collector heartbeat seen within 3 intervals (15 s) and not stopped: 1, else 0', (r, now, up) => (up(r, now) ? 1 : 0)],
   ['readings_in_total', 'Readings the collector accepted into its journal since it started', (r) => r.status?.pipeline.readingsIn],
   ['written_total', 'Samples the collector stored since it started', (r) => r.status?.pipeline.written],
   ['journal_bytes', 'Bytes in the collector\'s journal not yet written to the store', (r) => r.status?.pipeline.journalBytes],
-  ['store_up', 'The collector is up and its last write to the trace store worked: 1, else 0', (r, now) => (r.status ? (collectorUp(r, now) && r.status.pipeline.db === 'up' ? 1 : 0) : undefined)],
+  ['store_up', 'The collector is up and its last write to the trace store worked: 1, else 0', (r, now, up) => (r.status ? (up(r, now) && r.status.pipeline.db === 'up' ? 1 : 0) : undefined)],
 ];
 
 export class ServerMetrics {
@@ -105,11 +107,14 @@ export class ServerMetrics {
    * @param cachedRows rows held in the query cache
    * @param poolStats the PDF browser pool's figures, undefined while there is no pool (all 0)
    * @param collectorRows the collectors' heartbeat rows (collectors/heartbeat.ts readCollectorStatuses)
+   * @param collectorIsUp whether a collector is up (default collectorUp: by the two clocks; the server passes
+   *   its HeartbeatClocks, which allows for a collector clock that differs)
    */
   constructor(
     cachedRows: () => number = () => 0,
     poolStats: () => BrowserPoolStats | undefined = () => undefined,
     collectorRows: CollectorRows = async () => [],
+    collectorIsUp: UpJudge = collectorUp,
   ) {
     this.cacheRows = new Gauge({
       name: 'tracereport_query_cache_rows',
@@ -148,7 +153,7 @@ export class ServerMetrics {
             const now = Date.now();
             this.reset();
             for (const r of list) {
-              const v = figure(r, now);
+              const v = figure(r, now, collectorIsUp);
               if (v !== undefined) this.set({ collector: r.id }, v);
             }
           },
@@ -165,7 +170,7 @@ export class ServerMetrics {
         const now = Date.now();
         this.reset();
         for (const r of list) {
-          const up = collectorUp(r, now);
+          const up = collectorIsUp(r, now);
           for (const d of r.status?.drivers ?? []) this.set({ collector: r.id, driver: d.name }, up && d.state === 'connected' ? 1 : 0);
         }
       },

@@ -6,6 +6,7 @@ import type { ServerStore } from './store/open.js';
 import type { TemplateStore } from './store/templates.js';
 import type { DataSourceStore } from './store/data-sources.js';
 import type { ServerMetrics } from './metrics.js';
+import type { HeartbeatClocks } from '../collectors/heartbeat-clock.js';
 import type { QueryCache } from './render/query-cache.js';
 import type { SourcePool } from './render/source-pool.js';
 
@@ -52,6 +53,8 @@ export interface Services {
   /** Chromium pool for PDF renders, made on first use. */
   browserPool(): BrowserPool;
   metrics: ServerMetrics;
+  /** The collectors' clocks as the heartbeat rows read so far show them (collectors/heartbeat-clock.ts). */
+  collectorClocks: HeartbeatClocks;
   /** Dataset results with a cacheTtl, per process. */
   queryCache: QueryCache;
   /** The registered data sources kept open across renders. */

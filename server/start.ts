@@ -23,6 +23,7 @@ import { TemplateStore } from './store/templates.js';
 import { QueryCache } from './render/query-cache.js';
 import { SourcePool } from './render/source-pool.js';
 import { readCollectorStatuses } from '../collectors/heartbeat.js';
+import { HeartbeatClocks } from '../collectors/heartbeat-clock.js';
 import { MAX_COLLECTORS } from './routes/collectors.js';
 
 export interface StartOptions {
@@ -63,7 +64,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const key = deriveAuditKey(store.secretKey);
   let pool: BrowserPool | undefined;
   const queryCache: QueryCache = new QueryCache(undefined, undefined, (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
-  const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats(), () => readCollectorStatuses(traceDb, { limit: MAX_COLLECTORS, timeoutMs: 2000 }));
+  const collectorClocks = new HeartbeatClocks();
+  const readCollectors = async () => {
+    const rows = await readCollectorStatuses(traceDb, { limit: MAX_COLLECTORS, timeoutMs: 2000 });
+    collectorClocks.observe(rows);
+    return rows;
+  };
+  const metrics = new ServerMetrics(() => queryCache.size.rows, () => pool?.stats(), readCollectors, (r, now) => collectorClocks.up(r, now));
   const dataSources = new DataSourceStore(store.knex, store.secretKey, store.dataDir);
   const sourcePool = new SourcePool(dataSources, { onOpen: () => metrics.sourcesOpened.inc() });
   metrics.watchSourcePool(() => sourcePool.status().open);
@@ -76,6 +83,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     traceDb,
     browserPool: () => (pool ??= new BrowserPool()),
     metrics,
+    collectorClocks,
     queryCache,
     sourcePool,
     logger: opts.logger ?? pino({ name: 'tracereport' }),

@@ -187,6 +187,33 @@ describe('collectors seen by the server through the trace store', () => {
     expect((await clients.admin!.request('DELETE', `/api/collectors/${encodeURIComponent(NAME)}`)).status).toBe(404);
   });
 
+  it('a collector whose clock is 2 minutes behind: down at first sight, then up with its clock offset once seen writing', async () => {
+    const id = `slow-clock-${PREFIX}`;
+    const behind = 120_000;
+    const store = await openTraceStore(db);
+    const started = new Date(Date.now() - behind - 60_000);
+    // A beat by the gateway's clock: 2 minutes behind the server's.
+    const beat = () => writeCollectorStatus(store, { id, host: 'gw-slow', pid: 31, startedAt: started, updatedAt: new Date(Date.now() - behind), intervalMs: 5000, state: 'running', status: emptyStatus() });
+    const find = async () => (await clients.admin!.request('GET', '/api/collectors')).json.collectors.find((c: { id: string }) => c.id === id);
+    try {
+      await beat();
+      const first = await find();
+      expect(first.up).toBe(false);
+      expect(first.clockOffsetMs).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 20));
+      await beat();
+      const seen = await find();
+      expect(seen.up).toBe(true);
+      expect(seen.clockOffsetMs).toBeGreaterThanOrEqual(behind);
+      expect(seen.clockOffsetMs).toBeLessThan(behind + 5_000);
+      const m = await until('/metrics to read the rows again', scrape, (m) => m.get(`tracereport_collector_up{collector="${id}"}`) === 1);
+      expect(m.get(`tracereport_collector_up{collector="${id}"}`)).toBe(1);
+    } finally {
+      await store.knex('collector_status').where({ id }).delete();
+      await store.close();
+    }
+  });
+
   it('a default id (<host>:<journal folder>, slashes and all) is removed by its URL-encoded form', async () => {
     const id = defaultCollectorId(path.join(dir, 'old journal'), 'edge-9');
     expect(id).toMatch(/^edge-9:\/.*\/old journal$/);

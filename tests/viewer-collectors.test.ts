@@ -156,6 +156,33 @@ describe('the collectors page', () => {
     }
   });
 
+  it('a collector whose clock runs 2 minutes behind turns up once seen writing, with a note on its clock', async () => {
+    const behind = 120_000;
+    const slowStart = new Date(Date.now() - behind - 60_000);
+    const slowBeat = () => writeCollectorStatus(store, {
+      id: 'slow-gateway', host: 'gw-3', pid: 77, startedAt: slowStart, updatedAt: new Date(Date.now() - behind), intervalMs: 5000, state: 'running', status: status(3),
+    });
+    await slowBeat();
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      await page.goto(server.url + '/collectors');
+      await logIn(page, 'admin', ADMIN_PASSWORD);
+      const slow = page.locator('[data-testid=collector][data-id="slow-gateway"]');
+      await slow.waitFor();
+      expect(await slow.getByTestId('collector-badge').textContent()).toBe('down');
+      expect(await slow.getByTestId('collector-clock').count()).toBe(0);
+      await slowBeat();
+      await expect.poll(() => slow.getByTestId('collector-badge').textContent(), { timeout: 15_000 }).toBe('up');
+      expect(await slow.getByTestId('collector-clock').textContent()).toMatch(/^its clock is 12\d s behind the server’s \(allowed for\)$/);
+      expect(await slow.getByTestId('collector-updated').textContent()).toMatch(/^last update \d s ago$/);
+    } finally {
+      await context.close();
+      await store.knex('collector_status').where({ id: 'slow-gateway' }).delete();
+    }
+  });
+
   it('an admin removes a collector that is down after confirming it; one that is up has no Remove button', async () => {
     await beat('fresh-edge', 5);
     await beat('retired-edge', 7, { at: new Date(Date.now() - 3 * 86_400_000) });

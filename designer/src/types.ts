@@ -103,8 +103,10 @@ export interface CollectorInfo {
   state: string;
   startedAt: string;
   updatedAt: string;
-  /** Milliseconds since the last heartbeat, by the server's clock when it answered. */
+  /** Milliseconds since the last heartbeat, by the server's clock when it answered (a collector clock's offset taken out). */
   ageMs: number;
+  /** The server's clock minus the collector's (positive: the collector's is behind), when beyond 10 s. */
+  clockOffsetMs?: number;
   intervalMs: number;
   drivers: { name: string; type: string; state: string; lastError?: string; readings: number; lastReadingAt?: string; reconnects: number }[];
   pipeline: {

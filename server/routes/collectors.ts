@@ -3,7 +3,8 @@
  * collector_status table (collectors/heartbeat.ts): up or down, state, drivers, pipeline and rules figures.
  * Reading is not itself audited (like the audit list); removing a collector that went away for good is.
  */
-import { collectorUp, deleteCollectorStatus, EMPTY_STORED_STATUS, readCollectorStatuses, type CollectorStatusRecord } from '../../collectors/heartbeat.js';
+import { deleteCollectorStatus, EMPTY_STORED_STATUS, readCollectorStatuses, type CollectorStatusRecord } from '../../collectors/heartbeat.js';
+import { CLOCK_TOLERANCE_MS, type HeartbeatClocks } from '../../collectors/heartbeat-clock.js';
 import { TraceReportError } from '../../datasources/errors.js';
 import { audit, type RouteDef } from './route.js';
 
@@ -11,18 +12,23 @@ import { audit, type RouteDef } from './route.js';
 export const MAX_COLLECTORS = 1000;
 
 /** One collector as the API shows it. */
-export function collectorView(r: CollectorStatusRecord, now: number) {
+export function collectorView(r: CollectorStatusRecord, now: number, clocks: HeartbeatClocks) {
   const s = r.status ?? EMPTY_STORED_STATUS;
   const p = s.pipeline;
+  const offset = clocks.offset(r);
+  const skewed = offset !== undefined && Math.abs(offset) > CLOCK_TOLERANCE_MS;
   return {
     id: r.id,
     host: r.host,
     pid: r.pid,
-    up: collectorUp(r, now),
+    up: clocks.up(r, now),
+    // The collector's clock against the server's (positive: behind), once seen writing and when beyond tolerance.
+    ...(skewed ? { clockOffsetMs: Math.round(offset) } : {}),
     state: r.state,
     startedAt: r.startedAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
-    ageMs: Math.max(0, now - r.updatedAt.getTime()),
+    // By the server's clock; for a collector whose clock differs, with the difference taken out.
+    ageMs: Math.max(0, now - r.updatedAt.getTime() - (skewed ? offset : 0)),
     intervalMs: r.intervalMs,
     drivers: s.drivers.map((d) => ({
       name: d.name,
@@ -62,7 +68,8 @@ export const collectorRoutes: RouteDef[] = [
     async handler(ctx, s) {
       const rows = await readCollectorStatuses(s.traceDb, { limit: MAX_COLLECTORS });
       const now = Date.now();
-      ctx.body = { now: new Date(now).toISOString(), collectors: rows.map((r) => collectorView(r, now)) };
+      s.collectorClocks.observe(rows, now);
+      ctx.body = { now: new Date(now).toISOString(), collectors: rows.map((r) => collectorView(r, now, s.collectorClocks)) };
     },
   },
   {
@@ -75,7 +82,7 @@ export const collectorRoutes: RouteDef[] = [
       const row = (await readCollectorStatuses(s.traceDb, { limit: MAX_COLLECTORS })).find((r) => r.id === id);
       if (!row) throw new TraceReportError('NOT_FOUND', `no collector "${id}" in the trace store; GET /api/collectors lists them`);
       const now = Date.now();
-      if (collectorUp(row, now)) {
+      if (s.collectorClocks.up(row, now)) {
         throw new TraceReportError(
           'CONFLICT',
           `collector "${id}" is up (last heartbeat ${Math.round((now - row.updatedAt.getTime()) / 1000)} s ago, ${row.host} process ${row.pid}): stop it first, or it writes its row again within ${Math.round(row.intervalMs / 1000)} s`,

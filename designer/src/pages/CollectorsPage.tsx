@@ -169,6 +169,14 @@ export function CollectorsPage() {
               <span data-testid="collector-updated">{t('collectors.updated', { ago: ago(t, c.ageMs + since) })}</span>
               {' · '}
               {t('collectors.host', { host: c.host, pid: c.pid, started: shortTime(c.startedAt) })}
+              {c.clockOffsetMs !== undefined && (
+                <>
+                  {' · '}
+                  <span className="warn-text" data-testid="collector-clock">
+                    {t(c.clockOffsetMs > 0 ? 'collectors.clockBehind' : 'collectors.clockAhead', { n: num(Math.round(Math.abs(c.clockOffsetMs) / 1000)) })}
+                  </span>
+                </>
+              )}
             </p>
             <dl className="figures">
               <div>
