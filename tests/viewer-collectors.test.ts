@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from '../datasources/data-source.js';
 import type { CollectorStatus } from '../collectors/collector.js';
@@ -73,6 +73,16 @@ async function logIn(page: Page, user: string, password: string): Promise<void> 
   await page.locator('input[name=username]').fill(user);
   await page.locator('input[name=password]').fill(password);
   await page.locator('button[type=submit]').click();
+}
+
+/** A new English browser context with the admin logged in on the collectors page. */
+async function adminOnCollectorsPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(server.url + '/collectors');
+  await logIn(page, 'admin', ADMIN_PASSWORD);
+  return { context, page };
 }
 
 describe('the collectors page', () => {
@@ -163,12 +173,8 @@ describe('the collectors page', () => {
       id: 'slow-gateway', host: 'gw-3', pid: 77, startedAt: slowStart, updatedAt: new Date(Date.now() - behind), intervalMs: 5000, state: 'running', status: status(3),
     });
     await slowBeat();
-    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    const { context, page } = await adminOnCollectorsPage();
     try {
-      await page.goto(server.url + '/collectors');
-      await logIn(page, 'admin', ADMIN_PASSWORD);
       const slow = page.locator('[data-testid=collector][data-id="slow-gateway"]');
       await slow.waitFor();
       expect(await slow.getByTestId('collector-badge').textContent()).toBe('down');
@@ -186,12 +192,8 @@ describe('the collectors page', () => {
   it('an admin removes a collector that is down after confirming it; one that is up has no Remove button', async () => {
     await beat('fresh-edge', 5);
     await beat('retired-edge', 7, { at: new Date(Date.now() - 3 * 86_400_000) });
-    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    const { context, page } = await adminOnCollectorsPage();
     try {
-      await page.goto(server.url + '/collectors');
-      await logIn(page, 'admin', ADMIN_PASSWORD);
       const fresh = page.locator('[data-testid=collector][data-id="fresh-edge"]');
       const retired = page.locator('[data-testid=collector][data-id="retired-edge"]');
       await retired.waitFor();
